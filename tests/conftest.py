@@ -1,0 +1,189 @@
+"""Test databases: every database test runs on SQLite, and on PostgreSQL when configured.
+
+- ``HERALD_TEST_DATABASE_URL`` (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres) names
+  a server; the tests create their own database on it, migrate it once per session, empty it
+  after each test and drop it at the end.
+- ``HERALD_REQUIRE_POSTGRES=1`` turns a missing or unreachable PostgreSQL into a failed run
+  (CI sets it), instead of quietly running on SQLite only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from core.clock import FixedClock
+from core.config import Settings
+from core.db.engine import Database
+from core.db.migrate import upgrade
+from core.db.models import Base
+from core.services.container import Herald
+from core.services.context import Actor
+
+PG_ENV = "HERALD_TEST_DATABASE_URL"
+REQUIRE_ENV = "HERALD_REQUIRE_POSTGRES"
+# Tuesday 24 November 2026, 09:00 UTC: a fixed "now" for every service test.
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _pg_server_url() -> str | None:
+    url = os.environ.get(PG_ENV, "").strip()
+    if not url:
+        return None
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _pg_problem() -> str | None:
+    url = _pg_server_url()
+    if url is None:
+        return f"{PG_ENV} is not set"
+    try:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+        return f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable: {exc}"
+    return None
+
+
+_PG_PROBLEM: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _PG_PROBLEM
+    _PG_PROBLEM = _pg_problem()
+    if _PG_PROBLEM and os.environ.get(REQUIRE_ENV) == "1":
+        raise pytest.UsageError(f"{REQUIRE_ENV}=1 but {_PG_PROBLEM}")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _PG_PROBLEM:
+        return f"databases: SQLite only ({_PG_PROBLEM}); set {PG_ENV} to also run on PostgreSQL"
+    return "databases: SQLite and PostgreSQL"
+
+
+def backends() -> list[str]:
+    return ["sqlite"] if _PG_PROBLEM else ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        names = backends()
+        if metafunc.definition.get_closest_marker("postgres_only"):
+            names = [n for n in names if n == "postgresql"]
+        metafunc.parametrize("backend", names, scope="session")
+
+
+# --- PostgreSQL: one migrated database per test session (per xdist worker) ------------------
+
+class PgTestDatabase:
+    def __init__(self, server_url: str) -> None:
+        self.server_url = server_url
+        self.name = f"herald_test_{uuid.uuid4().hex[:12]}"
+        self.url = make_url(server_url).set(database=self.name).render_as_string(hide_password=False)
+        self._admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        upgrade(self.url)
+        self.owner = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        self.tables = [t.name for t in Base.metadata.sorted_tables]
+
+    def clean(self) -> None:
+        with self.owner.connect() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(self.tables)} CASCADE"))
+
+    def drop(self) -> None:
+        self.owner.dispose()
+        with self._admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self._admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[PgTestDatabase]:
+    url = _pg_server_url()
+    assert url is not None
+    database = PgTestDatabase(url)
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "herald.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "herald.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    pg: PgTestDatabase = request.getfixturevalue("pg_database")
+    pg.clean()
+    yield pg.url
+    pg.clean()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def herald(database_url: str, clock: FixedClock) -> Iterator[Herald]:
+    settings = Settings(database_url=database_url, database_role="herald_app")
+    db = Database(database_url, app_role="herald_app")
+    app = Herald.create(settings, clock=clock, db=db, hasher=FAST_HASHER)
+    yield app
+    app.close()
+
+
+# --- a ready org with one user per role ---------------------------------------------------
+
+class Team:
+    def __init__(self, herald: Herald, timezone: str = "Europe/London", **org_settings: object) -> None:
+        self.org = herald.orgs.create_org("Acme", timezone, **org_settings)
+        self.actors: dict[str, Actor] = {}
+        for role in ("admin", "manager", "editor", "viewer"):
+            user = herald.users.create_user(
+                None, org_id=self.org.org_id, email=f"{role}.{uuid.uuid4().hex[:6]}@acme.test",
+                name=f"{role.title()} User", role=role, password="correct horse battery")
+            self.actors[role] = user.actor()
+        self.admin = self.actors["admin"]
+        self.manager = self.actors["manager"]
+        self.editor = self.actors["editor"]
+        self.viewer = self.actors["viewer"]
+
+    def add_user(self, herald: Herald, role: str) -> Actor:
+        user = herald.users.create_user(
+            None, org_id=self.org.org_id, email=f"{role}.{uuid.uuid4().hex[:6]}@acme.test",
+            name=f"Another {role}", role=role, password="correct horse battery")
+        return user.actor()
+
+
+@pytest.fixture
+def team(herald: Herald) -> Team:
+    return Team(herald)
+
+
+@pytest.fixture
+def other_team(herald: Herald) -> Team:
+    return Team(herald, "America/New_York")
