@@ -9,14 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import OperationalError
 
 from core.config import get_settings
 from core.errors import HeraldError
 
+if TYPE_CHECKING:
+    from core.services.container import Herald
+
 EXIT_USAGE = 2
+EXIT_FAILURE = 1
 
 
-def _herald():  # type: ignore[no-untyped-def]
+def _herald() -> Herald:
     from core.services.container import Herald
 
     return Herald.create()
@@ -109,6 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for detail in exc.details:
             print(f"  - {detail.get('field', '')}: {detail.get('message', detail)}", file=sys.stderr)
         return EXIT_USAGE
+    except (OperationalError, RuntimeError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        print(f"error: cannot reach the database at {_redact(get_settings().database_url)}: {reason}",
+              file=sys.stderr)
+        print("Check HERALD_DATABASE_URL and that the server is running.", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

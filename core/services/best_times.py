@@ -229,7 +229,8 @@ class BestTimeService(Service):
         candidates: list[tuple[datetime, BestTimeSlot]] = []
         for hour in range(24):
             try:
-                at = local_to_utc(datetime(day.year, day.month, day.day, hour), org.timezone)
+                wall = datetime(day.year, day.month, day.day, hour)  # noqa: DTZ001 - a wall time in the org's zone
+                at = local_to_utc(wall, org.timezone)
             except ValidationFailed:
                 continue  # the hour does not exist on a spring-forward day
             if at >= earliest:

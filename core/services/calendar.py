@@ -140,7 +140,7 @@ class CalendarService(Service):
 
     def get_summary(self, actor: Actor) -> dict[str, Any]:
         with self.uow(actor, readonly=True) as uow:
-            counts = dict(uow.session.execute(
+            counts: dict[str, int] = dict(uow.session.execute(  # type: ignore[arg-type]
                 select(ScheduledPost.status, func.count())
                 .where(ScheduledPost.org_id == actor.org_id).group_by(ScheduledPost.status)
             ).all())

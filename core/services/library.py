@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import uuid
 from dataclasses import dataclass
@@ -124,12 +125,12 @@ def check_item(data: dict[str, Any], *, partial: bool = False) -> dict[str, Any]
                 tags = tags.replace(",", " ").split()
             meta["hashtags"] = list(dict.fromkeys(_normalise_tag(t) for t in tags if str(t).strip()))
         values["meta"] = meta
-    ctype = values.get("content_type")
-    if ctype == "hashtag_set" and not (values.get("meta") or {}).get("hashtags"):
+    kind = values.get("content_type")
+    if kind == "hashtag_set" and not (values.get("meta") or {}).get("hashtags"):
         problems.append(Problem(field="hashtags", code="required", message="A hashtag set needs at least one hashtag"))
-    if ctype in ("text", "template") and not values.get("content"):
+    if kind in ("text", "template") and not values.get("content"):
         problems.append(Problem(field="content", code="required", message="Write the text of the template"))
-    if ctype in ("image", "video") and not values.get("media_urls"):
+    if kind in ("image", "video") and not values.get("media_urls"):
         problems.append(Problem(field="media_urls", code="required", message="Add the media URL"))
     if problems:
         raise ValidationFailed(problems)
@@ -200,7 +201,7 @@ class LibraryService(Service):
         with self.uow(actor, readonly=True) as uow:
             return [LibraryItemView.of(i) for i in uow.session.scalars(query)]
 
-    def categories(self, actor: Actor) -> list[str]:
+    def categories(self, actor: Actor) -> builtins.list[str]:
         with self.uow(actor, readonly=True) as uow:
             return sorted(c for c in uow.session.scalars(
                 select(ContentLibraryItem.category).where(ContentLibraryItem.org_id == actor.org_id).distinct()) if c)

@@ -55,6 +55,16 @@ def _str_dict(data: dict[str, Any], key: str, problems: list[Problem]) -> dict[s
     return dict(raw)
 
 
+def _known_platforms(raw: Any) -> list[str]:
+    known: list[str] = []
+    for name in raw if isinstance(raw, list | tuple) else []:
+        try:
+            known.extend(p for p in normalize_platforms([name]) if p not in known)
+        except (ValidationFailed, AttributeError, TypeError):
+            continue
+    return known
+
+
 def infer_post_type(media_urls: list[str], media_metadata: dict[str, Any]) -> str:
     kinds = [media_kind(u, _declared(media_metadata, u)) for u in media_urls]
     if not kinds:
@@ -94,6 +104,8 @@ def check_post(data: dict[str, Any], org: Org, *, now: datetime, require_time: b
         platforms = list(normalize_platforms(raw_platforms or []))
     except ValidationFailed as exc:
         problems.extend(exc.problems)
+        # Keep checking the networks we do know, so every problem is reported at once.
+        platforms = _known_platforms(raw_platforms)
 
     media_urls = _str_list(data, "media_urls", problems)
     media_metadata = _str_dict(data, "media_metadata", problems)

@@ -59,7 +59,9 @@ def sync_queue(session: Session, post: ScheduledPost) -> None:
         select(PublishingQueueItem).where(PublishingQueueItem.scheduled_post_id == post.post_id)
     )}
     wanted = set(post.platforms) if post.status == PostStatus.SCHEDULED else set()
+    at = post.scheduled_at
     for platform in wanted:
+        assert at is not None  # a scheduled post always has its time
         row = rows.get(platform)
         if row is None:
             session.add(PublishingQueueItem(
@@ -73,8 +75,8 @@ def sync_queue(session: Session, post: ScheduledPost) -> None:
                 row.attempts = 0
                 row.error_message = None
             row.status = QueueStatus.PENDING.value
-            row.scheduled_for = post.scheduled_at
-            row.next_attempt_at = post.scheduled_at
+            row.scheduled_for = at
+            row.next_attempt_at = at
             row.locked_by = row.locked_until = None
     for platform, row in rows.items():
         if platform not in wanted and row.status == QueueStatus.PENDING:
@@ -122,12 +124,12 @@ class SchedulingService(Service):
                 page = matched[offset: offset + limit]
                 return [post_view(uow.session, p) for p in page], len(matched)
             total = uow.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-            page = uow.session.scalars(
+            rows = uow.session.scalars(
                 query.order_by(func.coalesce(ScheduledPost.scheduled_at, ScheduledPost.created_at).desc(),
                                ScheduledPost.post_id)
                 .limit(limit).offset(offset)
             )
-            return [post_view(uow.session, p) for p in page], total
+            return [post_view(uow.session, p) for p in rows], total
 
     # --- writing -----------------------------------------------------------------------------
     def schedule_post(
