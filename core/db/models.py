@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.db.types import JSONType, UTCDateTime
+from core.domain.metrics import PlatformPostLifecycle
 from core.domain.posts import PostLifecycle
 
 NAMING_CONVENTION = {
@@ -147,7 +148,7 @@ class ScheduledPost(PostLifecycle, Timestamped, Base):
     )
 
 
-class PlatformPost(Timestamped, Base):
+class PlatformPost(PlatformPostLifecycle, Timestamped, Base):
     __tablename__ = "platform_posts"
 
     platform_post_id: Mapped[uuid.UUID] = _uuid_pk()

@@ -7,6 +7,7 @@ raises ``ValueError`` rather than quietly lowering a score.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 def _check_counts(**counts: int | None) -> None:
@@ -56,3 +57,54 @@ class PostMetrics:
     @property
     def engagement_rate(self) -> float:
         return engagement_rate(self.engagement, self.views)
+
+
+class PlatformPostLifecycle:
+    """The seed's PlatformPost methods, as a mixin over attributes the host provides
+    (``status``, ``platform_post_id_external``, ``post_url``, ``published_at``, ``error_message``,
+    the metric columns and ``last_synced_at``)."""
+
+    status: str
+    platform_post_id_external: str | None
+    post_url: str | None
+    published_at: datetime | None
+    error_message: str | None
+    likes: int
+    comments: int
+    shares: int
+    views: int
+    saves: int | None
+    reach: int | None
+    clicks: int | None
+    engagement: int
+    engagement_rate: float
+    last_synced_at: datetime | None
+
+    def mark_publishing(self) -> None:
+        self.status = "publishing"
+        self.error_message = None
+
+    def mark_published(self, external_id: str, url: str | None, at: datetime) -> None:
+        if not external_id:
+            raise ValueError("a published post needs the network's id")
+        self.status = "published"
+        self.platform_post_id_external = external_id
+        self.post_url = url
+        self.published_at = at
+        self.error_message = None
+
+    def mark_failed(self, error: str) -> None:
+        self.status = "failed"
+        self.error_message = error
+
+    def is_published(self) -> bool:
+        return self.status == "published"
+
+    def update_metrics(self, metrics: PostMetrics, at: datetime) -> None:
+        """Store a sync's counters and recompute engagement and its rate."""
+        self.likes, self.comments, self.shares, self.views = (
+            metrics.likes, metrics.comments, metrics.shares, metrics.views)
+        self.saves, self.reach, self.clicks = metrics.saves, metrics.reach, metrics.clicks
+        self.engagement = metrics.engagement
+        self.engagement_rate = metrics.engagement_rate
+        self.last_synced_at = at

@@ -60,3 +60,40 @@ def test_post_metrics_is_immutable() -> None:
     m = PostMetrics(likes=1, comments=1, shares=1, views=10)
     with pytest.raises(dataclasses.FrozenInstanceError):
         m.likes = 2  # type: ignore[misc]
+
+
+def test_platform_post_lifecycle_updates_engagement_from_metrics() -> None:
+    from dataclasses import dataclass
+    from datetime import UTC, datetime
+
+    from core.domain.metrics import PlatformPostLifecycle, PostMetrics
+
+    @dataclass
+    class Row(PlatformPostLifecycle):
+        status: str = "pending"
+        platform_post_id_external: str | None = None
+        post_url: str | None = None
+        published_at: datetime | None = None
+        error_message: str | None = None
+        likes: int = 0
+        comments: int = 0
+        shares: int = 0
+        views: int = 0
+        saves: int | None = None
+        reach: int | None = None
+        clicks: int | None = None
+        engagement: int = 0
+        engagement_rate: float = 0.0
+        last_synced_at: datetime | None = None
+
+    at = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    row = Row()
+    row.mark_publishing()
+    row.mark_published("1234567890", "https://x.com/acme/status/1234567890", at)
+    assert row.is_published() and row.platform_post_id_external == "1234567890"
+    row.update_metrics(PostMetrics(likes=150, comments=23, shares=12, views=3500, saves=15), at)
+    assert row.engagement == 200 and row.engagement_rate == 5.71 and row.last_synced_at == at
+    row.update_metrics(PostMetrics(likes=1, comments=0, shares=0, views=0), at)
+    assert row.engagement == 1 and row.engagement_rate == 0.0
+    row.mark_failed("boom")
+    assert not row.is_published() and row.error_message == "boom"
