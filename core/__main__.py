@@ -116,11 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for detail in exc.details:
             print(f"  - {detail.get('field', '')}: {detail.get('message', detail)}", file=sys.stderr)
         return EXIT_USAGE
-    except (OperationalError, RuntimeError) as exc:
+    except OperationalError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         print(f"error: cannot reach the database at {_redact(get_settings().database_url)}: {reason}",
               file=sys.stderr)
         print("Check HERALD_DATABASE_URL and that the server is running.", file=sys.stderr)
+        return EXIT_FAILURE
+    except RuntimeError as exc:  # missing secret key, database role not created yet, ...
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -34,6 +35,7 @@ REQUIRE_ENV = "HERALD_REQUIRE_POSTGRES"
 # Tuesday 24 November 2026, 09:00 UTC: a fixed "now" for every service test.
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+SECRET_KEY = Fernet.generate_key().decode()
 
 
 def _pg_server_url() -> str | None:
@@ -148,8 +150,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def herald(database_url: str, clock: FixedClock) -> Iterator[Herald]:
-    settings = Settings(database_url=database_url, database_role="herald_app")
+def herald(database_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[Herald]:
+    settings = Settings(database_url=database_url, database_role="herald_app", secret_key=SECRET_KEY,
+                        data_dir=tmp_path / "data", platform_mode="sandbox", sandbox_url=None)
     db = Database(database_url, app_role="herald_app")
     app = Herald.create(settings, clock=clock, db=db, hasher=FAST_HASHER)
     yield app

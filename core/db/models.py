@@ -208,6 +208,8 @@ class PublishingQueueItem(Timestamped, Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("social_accounts.account_id", ondelete="SET NULL")
     )
+    # How many times Herald asked the network whether an unconfirmed publish went out.
+    reconcile_checks: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (
         Index(

@@ -9,11 +9,17 @@ from argon2 import PasswordHasher
 from core.clock import Clock, SystemClock
 from core.config import Settings, get_settings
 from core.db.engine import Database
+from core.services.accounts import AccountService
 from core.services.approvals import ApprovalService
 from core.services.best_times import BestTimeService
 from core.services.calendar import CalendarService
+from core.services.connectors import ConnectorPool
 from core.services.library import LibraryService
+from core.services.metrics_sync import MetricsService
+from core.services.ops import OpsService
+from core.services.publishing import PublishingService
 from core.services.scheduling import SchedulingService
+from core.services.secrets import LazyCipher, TokenCipher
 from core.services.users import OrgService, UserService
 
 
@@ -29,6 +35,11 @@ class Herald:
     calendar: CalendarService
     library: LibraryService
     best_times: BestTimeService
+    connectors: ConnectorPool
+    accounts: AccountService
+    publishing: PublishingService
+    metrics: MetricsService
+    ops: OpsService
 
     @classmethod
     def create(
@@ -38,12 +49,17 @@ class Herald:
         clock: Clock | None = None,
         db: Database | None = None,
         hasher: PasswordHasher | None = None,
+        connectors: ConnectorPool | None = None,
+        cipher: TokenCipher | None = None,
     ) -> Herald:
         settings = settings or get_settings()
         clock = clock or SystemClock()
         db = db or Database(settings.database_url, app_role=settings.database_role or None)
         hasher = hasher or PasswordHasher()  # Argon2id, RFC 9106 low-memory profile (64 MiB)
         best_times = BestTimeService(db, clock)
+        connectors = connectors or ConnectorPool(settings, clock=clock)
+        accounts = AccountService(db, clock, cipher or LazyCipher(settings), connectors)
+        publishing = PublishingService(db, clock, accounts, connectors)
         return cls(
             settings=settings, db=db, clock=clock,
             orgs=OrgService(db, clock),
@@ -53,7 +69,13 @@ class Herald:
             calendar=CalendarService(db, clock),
             library=LibraryService(db, clock),
             best_times=best_times,
+            connectors=connectors,
+            accounts=accounts,
+            publishing=publishing,
+            metrics=publishing.metrics,
+            ops=OpsService(db, clock),
         )
 
     def close(self) -> None:
+        self.connectors.close()
         self.db.dispose()

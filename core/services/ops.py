@@ -1,0 +1,121 @@
+"""What ops need: worker heartbeats, cluster-wide job locks, and the queue at a glance."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+
+from core.db.engine import Database
+from core.db.models import PublishingQueueItem, ScheduledPost, WorkerHeartbeat
+from core.services.base import Service
+from core.services.context import Actor
+
+STALE_AFTER = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class HeartbeatView:
+    worker_id: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen_at: datetime
+    items_processed: int
+    info: dict[str, Any]
+    alive: bool
+
+
+@contextmanager
+def cluster_lock(db: Database, name: str) -> Iterator[bool]:
+    """A PostgreSQL advisory lock, so a periodic job runs once across all daemons. Yields
+    whether this process got it (it never waits). SQLite has one daemon: always True."""
+    if db.is_sqlite:
+        yield True
+        return
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    with db.engine.connect() as conn:
+        got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
+class OpsService(Service):
+    def beat(self, worker_id: str, *, started_at: datetime, processed: int, info: dict[str, Any]) -> None:
+        now = self.now()
+        with self.db.unit_of_work(system=True) as uow:
+            row = uow.session.get(WorkerHeartbeat, worker_id)
+            if row is None:
+                row = WorkerHeartbeat(worker_id=worker_id, host=socket.gethostname(), pid=os.getpid(),
+                                      started_at=started_at, last_seen_at=now)
+                uow.session.add(row)
+            row.last_seen_at = now
+            row.items_processed = processed
+            row.info = info
+            uow.commit()
+
+    def forget(self, worker_id: str) -> None:
+        with self.db.unit_of_work(system=True) as uow:
+            uow.session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.worker_id == worker_id))
+            uow.commit()
+
+    def heartbeats(self) -> list[HeartbeatView]:
+        now = self.now()
+        with self.db.unit_of_work(system=True, readonly=True) as uow:
+            return [HeartbeatView(h.worker_id, h.host, h.pid, h.started_at, h.last_seen_at, h.items_processed,
+                                  dict(h.info or {}), now - h.last_seen_at < STALE_AFTER)
+                    for h in uow.session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.worker_id))]
+
+    def last_heartbeat(self) -> datetime | None:
+        with self.db.unit_of_work(system=True, readonly=True) as uow:
+            value = uow.session.scalar(select(func.max(WorkerHeartbeat.last_seen_at)))
+        if value is not None and value.tzinfo is None:
+            from datetime import UTC
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def queue_overview(self, actor: Actor) -> dict[str, Any]:
+        """Depth by status and network, the oldest due item, and lateness, for the org."""
+        now = self.now()
+        with self.uow(actor, readonly=True) as uow:
+            s = uow.session
+            depth = [
+                {"status": status, "platform": platform, "count": count}
+                for status, platform, count in s.execute(
+                    select(PublishingQueueItem.status, PublishingQueueItem.platform, func.count())
+                    .where(PublishingQueueItem.org_id == actor.org_id)
+                    .group_by(PublishingQueueItem.status, PublishingQueueItem.platform))
+            ]
+            oldest = s.scalar(select(func.min(PublishingQueueItem.next_attempt_at)).where(
+                PublishingQueueItem.org_id == actor.org_id, PublishingQueueItem.status == "pending",
+                PublishingQueueItem.next_attempt_at <= now))
+            if oldest is not None and oldest.tzinfo is None:
+                from datetime import UTC
+                oldest = oldest.replace(tzinfo=UTC)
+            unconfirmed = [
+                {"queue_id": str(q.queue_id), "post_id": str(q.scheduled_post_id), "platform": q.platform,
+                 "title": title or (content or "")[:60], "error": q.error_message, "scheduled_for": q.scheduled_for}
+                for q, title, content in s.execute(
+                    select(PublishingQueueItem, ScheduledPost.title, ScheduledPost.content)
+                    .join(ScheduledPost, ScheduledPost.post_id == PublishingQueueItem.scheduled_post_id)
+                    .where(PublishingQueueItem.org_id == actor.org_id, PublishingQueueItem.status == "unconfirmed"))
+            ]
+        return {"depth": depth, "oldest_due": oldest,
+                "max_lateness_s": (now - oldest).total_seconds() if oldest else 0.0,
+                "unconfirmed": unconfirmed}
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:4]}"

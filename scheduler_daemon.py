@@ -1,0 +1,160 @@
+"""Herald's scheduler daemon: publishes due posts, syncs metrics, recalculates best times.
+
+    python scheduler_daemon.py [--once] [--worker-id ID] [--concurrency N] [--log-level LEVEL]
+
+Any number of daemons may run against one PostgreSQL: the queue is shared safely (SKIP LOCKED
+claims with leases), and the periodic jobs that must run once cluster-wide take an advisory lock.
+APScheduler 3 only drives this process's own timers. SIGTERM (or Ctrl-C) stops claiming, finishes
+the items in hand, and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from core.bootstrap import prepare
+from core.services.container import Herald
+from core.services.ops import cluster_lock, new_worker_id
+from core.services.worker import PgWakeup, QueueWorker
+
+log = logging.getLogger("herald.daemon")
+
+HEARTBEAT_SECONDS = 5
+LEASE_RECOVERY_SECONDS = 15
+TOKEN_REFRESH_MINUTES = 10
+METRICS_SYNC_MINUTES = 60
+BEST_TIMES_DAYS = 7
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Herald scheduler daemon")
+    parser.add_argument("--once", action="store_true", help="process everything due now, then exit")
+    parser.add_argument("--worker-id", default=None, help="unique name of this daemon (default host-pid)")
+    parser.add_argument("--concurrency", type=int, default=8, help="publishes in flight at once (default 8)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--lease-seconds", type=int, default=60, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    return args
+
+
+def build_worker(herald: Herald, worker_id: str, concurrency: int, lease_seconds: int) -> QueueWorker:
+    wakeup = None if herald.db.is_sqlite else PgWakeup(herald.settings.database_url)
+    return QueueWorker(herald.publishing, worker_id, concurrency=concurrency,
+                       lease_seconds=lease_seconds, wakeup=wakeup)
+
+
+def once_cluster_wide(herald: Herald, name: str, job: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            with cluster_lock(herald.db, f"herald:{name}") as got:
+                if got:
+                    result = job()
+                    if result:
+                        log.info("%s: %s", name, result)
+        except Exception:
+            log.exception("%s failed; it will run again at its next time", name)
+    return run
+
+
+def refresh_tokens(herald: Herald) -> dict[str, int]:
+    done = failed = 0
+    for org_id, account_id in herald.accounts.accounts_due_for_refresh():
+        try:
+            view = herald.accounts.refresh_account(org_id, account_id)
+            done += view.status == "active"
+            failed += view.status != "active"
+        except Exception as exc:  # noqa: BLE001 - one account must not stop the others
+            failed += 1
+            log.warning("refreshing account %s failed: %s", account_id, exc)
+    return {"refreshed": done, "failed": failed} if done or failed else {}
+
+
+def recalculate_best_times(herald: Herald) -> dict[str, int]:
+    from sqlalchemy import select
+
+    from core.db.models import Org
+
+    with herald.db.unit_of_work(system=True, readonly=True) as uow:
+        org_ids = list(uow.session.scalars(select(Org.org_id)))
+    for org_id in org_ids:
+        herald.best_times.calculate_for_org(org_id)
+    return {"orgs": len(org_ids)}
+
+
+def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
+
+    def heartbeat() -> None:
+        try:
+            worker.renew_leases()
+            herald.ops.beat(worker.worker_id, started_at=started_at, processed=worker.stats.processed,
+                            info={"concurrency": worker.concurrency, "in_flight": len(worker.held_ids()),
+                                  "circuits": worker.breaker.snapshot(herald.clock.now()),
+                                  "outcomes": dict(worker.stats.by_outcome)})
+        except Exception:
+            log.exception("heartbeat failed")
+
+    now = datetime.now(UTC)
+    scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, next_run_time=now)
+    scheduler.add_job(once_cluster_wide(herald, "lease-recovery", lambda: len(
+        herald.publishing.queue.recover_expired_leases(now=herald.clock.now())) or None),
+        "interval", seconds=LEASE_RECOVERY_SECONDS, next_run_time=now)
+    scheduler.add_job(once_cluster_wide(herald, "token-refresh", lambda: refresh_tokens(herald)),
+                      "interval", minutes=TOKEN_REFRESH_MINUTES, next_run_time=now + timedelta(seconds=20))
+    scheduler.add_job(once_cluster_wide(herald, "metrics-sync", herald.metrics.sync_all_orgs),
+                      "interval", minutes=METRICS_SYNC_MINUTES, next_run_time=now + timedelta(minutes=1))
+    scheduler.add_job(once_cluster_wide(herald, "best-times", lambda: recalculate_best_times(herald)),
+                      "interval", days=BEST_TIMES_DAYS, next_run_time=now + timedelta(minutes=5))
+    return scheduler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        herald = prepare()
+    except Exception as exc:  # noqa: BLE001 - say what is wrong, not a traceback
+        print(f"error: Herald could not start: {exc}", file=sys.stderr)
+        return 1
+    worker_id = args.worker_id or new_worker_id()
+    worker = build_worker(herald, worker_id, args.concurrency, args.lease_seconds)
+    if args.once:
+        herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
+        worker.drain(timeout=3600)
+        log.info("--once: %s", worker.stats.by_outcome or "nothing was due")
+        herald.close()
+        return 0
+
+    started_at = datetime.now(UTC)
+    scheduler = schedule_jobs(herald, worker, started_at)
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("received %s: finishing the items in hand, then exiting", signal.Signals(signum).name)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.start()
+    try:
+        worker.run()
+    finally:
+        scheduler.shutdown(wait=False)
+        herald.ops.forget(worker_id)
+        herald.close()
+    log.info("daemon %s exited cleanly", worker_id)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
