@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,8 @@ from core.config import Settings
 from core.db.engine import Database
 from core.db.migrate import upgrade
 from core.db.models import Base
+from core.platforms.sandbox import Sandbox
+from core.services.connectors import ConnectorPool
 from core.services.container import Herald
 from core.services.context import Actor
 
@@ -150,11 +152,20 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def herald(database_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[Herald]:
+def sandbox(clock: FixedClock) -> Sandbox:
+    """A fresh platform simulator per test, on the test's clock."""
+    return Sandbox(clock=clock)
+
+
+@pytest.fixture
+def herald(database_url: str, clock: FixedClock, sandbox: Sandbox, tmp_path: Path) -> Iterator[Herald]:
     settings = Settings(database_url=database_url, database_role="herald_app", secret_key=SECRET_KEY,
                         data_dir=tmp_path / "data", platform_mode="sandbox", sandbox_url=None)
     db = Database(database_url, app_role="herald_app")
-    app = Herald.create(settings, clock=clock, db=db, hasher=FAST_HASHER)
+    # Waiting for the networks' async processing moves the fake clock instead of sleeping.
+    connectors = ConnectorPool(settings, clock=clock, sandbox=sandbox,
+                               sleep=lambda seconds: clock.advance(timedelta(seconds=seconds)))
+    app = Herald.create(settings, clock=clock, db=db, hasher=FAST_HASHER, connectors=connectors)
     yield app
     app.close()
 
@@ -180,6 +191,20 @@ class Team:
             None, org_id=self.org.org_id, email=f"{role}.{uuid.uuid4().hex[:6]}@acme.test",
             name=f"Another {role}", role=role, password="correct horse battery")
         return user.actor()
+
+
+def connect_sandbox_account(herald: Herald, sandbox: Sandbox, team: Team, platform: str, *,
+                            refresh: bool = True, expires_in: timedelta | None = None) -> str:
+    """An account on the sandbox network, connected to the team's org. Returns its id there."""
+    # Numeric ids, as the networks use (the simulated Graph API routes on them).
+    external = str(10**14 + uuid.uuid4().int % 10**14)
+    token, refresh_token = f"tok-{uuid.uuid4().hex}", (f"ref-{uuid.uuid4().hex}" if refresh else None)
+    expires_at = herald.clock.now() + expires_in if expires_in else None
+    account = sandbox.register_account(platform, external, f"acme_{platform}", token, refresh_token, expires_at)
+    herald.accounts.connect(None, org_id=team.org.org_id, platform=platform, external_account_id=external,
+                            username=account.username, access_token=token, refresh_token=refresh_token,
+                            expires_at=expires_at, extra=dict(account.extra))
+    return external
 
 
 @pytest.fixture

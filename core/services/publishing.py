@@ -310,6 +310,8 @@ class PublishingService(Service):
     ) -> ItemOutcome:
         now = self.now()
         duration_ms = int((time.monotonic() - t0) * 1000)
+        if error and http_status and f"HTTP {http_status}" not in error:
+            error = f"{error} (HTTP {http_status})"
         retry_at = None
         if outcome == "retry":
             if item.attempt_no >= item.max_attempts:
