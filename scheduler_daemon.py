@@ -40,7 +40,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-id", default=None, help="unique name of this daemon (default host-pid)")
     parser.add_argument("--concurrency", type=int, default=8, help="publishes in flight at once (default 8)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    parser.add_argument("--lease-seconds", type=int, default=60, help=argparse.SUPPRESS)
+    parser.add_argument("--lease-seconds", type=int, default=None,
+                        help="claim lease (default HERALD_QUEUE_LEASE_SECONDS, 60)")
     args = parser.parse_args(argv)
     if args.concurrency < 1:
         parser.error("--concurrency must be at least 1")
@@ -91,7 +92,8 @@ def recalculate_best_times(herald: Herald) -> dict[str, int]:
     return {"orgs": len(org_ids)}
 
 
-def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime) -> BackgroundScheduler:
+def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
+                  lease_seconds: int) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
 
     def heartbeat() -> None:
@@ -105,10 +107,12 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime) -> 
             log.exception("heartbeat failed")
 
     now = datetime.now(UTC)
-    scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, next_run_time=now)
+    # Leases are renewed well before they run out, and expired ones recovered about as often.
+    renew_every = max(1, min(HEARTBEAT_SECONDS, lease_seconds // 3))
+    scheduler.add_job(heartbeat, "interval", seconds=renew_every, next_run_time=now)
     scheduler.add_job(once_cluster_wide(herald, "lease-recovery", lambda: len(
         herald.publishing.queue.recover_expired_leases(now=herald.clock.now())) or None),
-        "interval", seconds=LEASE_RECOVERY_SECONDS, next_run_time=now)
+        "interval", seconds=max(1, min(LEASE_RECOVERY_SECONDS, lease_seconds // 2)), next_run_time=now)
     scheduler.add_job(once_cluster_wide(herald, "token-refresh", lambda: refresh_tokens(herald)),
                       "interval", minutes=TOKEN_REFRESH_MINUTES, next_run_time=now + timedelta(seconds=20))
     scheduler.add_job(once_cluster_wide(herald, "metrics-sync", herald.metrics.sync_all_orgs),
@@ -128,7 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: Herald could not start: {exc}", file=sys.stderr)
         return 1
     worker_id = args.worker_id or new_worker_id()
-    worker = build_worker(herald, worker_id, args.concurrency, args.lease_seconds)
+    lease = args.lease_seconds or herald.settings.queue_lease_seconds
+    worker = build_worker(herald, worker_id, args.concurrency, lease)
     if args.once:
         herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
         worker.drain(timeout=3600)
@@ -137,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     started_at = datetime.now(UTC)
-    scheduler = schedule_jobs(herald, worker, started_at)
+    scheduler = schedule_jobs(herald, worker, started_at, lease)
 
     def stop(signum: int, _frame: object) -> None:
         log.info("received %s: finishing the items in hand, then exiting", signal.Signals(signum).name)

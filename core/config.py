@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     demo: bool | None = None
     embedded_scheduler: bool | None = None
     log_level: str = "INFO"
+    # Queue tunables (ops may change them): how long a claim is held without renewal, and how
+    # long to wait after an unknown outcome before asking the network whether the post exists.
+    queue_lease_seconds: int = Field(default=60, ge=2, le=3600)
+    reconcile_delay_seconds: int = Field(default=20, ge=0, le=3600)
     sandbox_url: str | None = Field(
         default=None, description="Base URL of an out-of-process sandbox (e.g. http://127.0.0.1:8900)"
     )

@@ -59,7 +59,8 @@ class Herald:
         best_times = BestTimeService(db, clock)
         connectors = connectors or ConnectorPool(settings, clock=clock)
         accounts = AccountService(db, clock, cipher or LazyCipher(settings), connectors)
-        publishing = PublishingService(db, clock, accounts, connectors)
+        publishing = PublishingService(db, clock, accounts, connectors,
+                                       reconcile_delay_seconds=settings.reconcile_delay_seconds)
         return cls(
             settings=settings, db=db, clock=clock,
             orgs=OrgService(db, clock),

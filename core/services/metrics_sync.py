@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal, or_, select
 
 from core.clock import Clock
 from core.db.engine import Database
@@ -66,8 +66,9 @@ class MetricsService(Service):
                 PlatformPost.account_id, PlatformPost.published_at, PlatformPost.last_synced_at,
             ).where(PlatformPost.org_id == org_id, PlatformPost.status == "published",
                     PlatformPost.platform_post_id_external.is_not(None),
-                    or_(PlatformPost.last_synced_at.is_(None),
-                        PlatformPost.last_synced_at < now - timedelta(hours=1)) if due_only else True)).all()
+                    # Nothing is due more often than hourly; the exact interval is by age, below.
+                    or_(PlatformPost.last_synced_at.is_(None), PlatformPost.last_synced_at < now - timedelta(hours=1),
+                        literal(not due_only)))).all()
         due = [(r[0], r[1], r[2], r[3]) for r in rows
                if not due_only or r[5] is None or now - r[5] >= sync_interval(now - (r[4] or now))]
         return self._sync_rows(org_id, due)

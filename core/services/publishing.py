@@ -51,10 +51,10 @@ from core.platforms.base import AccountCredentials, Connector, PublishRequest, P
 from core.services.accounts import AccountService
 from core.services.base import Service, audit, get_owned, load_org
 from core.services.context import Actor
+from core.services.metrics_sync import MetricsService
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem, QueueStore
 from core.services.scheduling import post_view, sync_queue
 from core.services.secrets import InvalidToken
-from core.services.metrics_sync import MetricsService
 from core.services.views import PlatformPostView, PostView
 
 log = logging.getLogger("herald.publishing")
@@ -101,8 +101,9 @@ class _Context:
 class PublishingService(Service):
     def __init__(self, db: Database, clock: Clock, accounts: AccountService,
                  connector_for: Callable[[str], Connector], *, queue: QueueStore | None = None,
-                 rng: Any = None) -> None:
+                 rng: Any = None, reconcile_delay_seconds: int = RECONCILE_DELAY_SECONDS) -> None:
         super().__init__(db, clock)
+        self.reconcile_delay = timedelta(seconds=reconcile_delay_seconds)
         self.accounts = accounts
         self.connector_for = connector_for
         self.queue = queue or QueueStore(db)
@@ -331,7 +332,7 @@ class PublishingService(Service):
             if retry_at is not None:
                 values["next_attempt_at"] = retry_at
             if outcome == "unconfirmed":
-                values["next_attempt_at"] = now + timedelta(seconds=RECONCILE_DELAY_SECONDS)
+                values["next_attempt_at"] = now + self.reconcile_delay
             # A row someone else settled meanwhile (cancelled by a user, or recovered) is only
             # overwritten with the truth of a successful publish.
             allowed = ("processing", "unconfirmed") if outcome != "completed" else ("processing", "unconfirmed", "pending", "failed", "cancelled")
@@ -448,7 +449,7 @@ class PublishingService(Service):
                 row.next_attempt_at = now + timedelta(days=3650)
             else:
                 row.error_message = message
-                row.next_attempt_at = now + timedelta(seconds=RECONCILE_DELAY_SECONDS * (2 ** checks))
+                row.next_attempt_at = now + self.reconcile_delay * (2 ** checks)
             row.locked_by = row.locked_until = None
             uow.commit()
         return ItemOutcome(item.queue_id, item.post_id, item.platform, "unconfirmed", message)

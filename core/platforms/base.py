@@ -1,0 +1,342 @@
+"""The Connector interface and the plain data that crosses it.
+
+A connector speaks one network's real API: it builds payloads, sends them through the shared HTTP
+policy (``core.platforms.http``) and classifies the answers into ``core.errors``. It never touches
+the database; services pass it credentials and a ``PublishRequest`` and store what comes back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import re
+import secrets
+import time
+import unicodedata
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+
+from core.clock import Clock, SystemClock
+from core.domain.rules import media_kind
+from core.domain.validation import PostContent, validate_for_platform
+from core.errors import PermanentPlatformError, PlatformError, Problem, RetryablePlatformError
+from core.platforms.http import ApiClient
+
+T = TypeVar("T")
+
+# --- data --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountCredentials:
+    """One connected account as a connector needs it. ``extra`` holds network specifics:
+    a Facebook ``page_id``, an Instagram ``login`` ("facebook" | "instagram"), a LinkedIn author
+    URN, a TikTok open_id. Tokens never appear in ``repr``."""
+
+    platform: str
+    external_account_id: str
+    username: str
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None  # aware UTC
+    scopes: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What to publish on one network. ``text`` is final (hashtags already composed);
+    ``options`` are the network's own options, e.g. ``{"thread": [...]}`` for X or
+    ``{"privacy_level": ...}`` for TikTok."""
+
+    post_id: str
+    platform: str
+    post_type: str
+    text: str
+    title: str | None = None
+    media_urls: tuple[str, ...] = ()
+    media_kinds: Mapping[str, str] = field(default_factory=dict)  # url -> kind or MIME type
+    options: Mapping[str, Any] = field(default_factory=dict)
+    scheduled_at: datetime | None = None
+    idempotency_key: str | None = None
+
+    def kind_of(self, url: str) -> str:
+        """``image``, ``gif``, ``video``, ``document`` or ``unknown`` for one of the media."""
+        return media_kind(url, self.media_kinds.get(url))
+
+    @property
+    def kinds(self) -> list[str]:
+        return [self.kind_of(url) for url in self.media_urls]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    external_id: str
+    url: str
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class MetricSnapshot:
+    """Counts normalised across networks; ``None`` where the network does not report one."""
+
+    external_id: str
+    likes: int
+    comments: int
+    shares: int
+    views: int
+    saves: int | None = None
+    reach: int | None = None
+    clicks: int | None = None
+
+    @property
+    def engagement(self) -> int:
+        return self.likes + self.comments + self.shares + (self.saves or 0)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """Tokens from a code exchange or a refresh. ``account`` names who they belong to:
+    ``external_account_id``, ``username``, ``extra`` (and ``choices`` when the login manages
+    several accounts, e.g. Facebook Pages)."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_at: datetime | None
+    refresh_expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+    account: dict[str, Any] = field(default_factory=dict, repr=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# --- polling -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How long a connector waits for a network's asynchronous processing."""
+
+    initial_interval_seconds: float = 1.0
+    max_interval_seconds: float = 15.0
+    backoff: float = 1.5
+    max_wait_seconds: float = 600.0
+
+
+class ProcessingTimeout(RetryablePlatformError):
+    """The network was still processing media when the bounded wait ran out."""
+
+    last_value: Any = None  # what the last status check returned
+
+
+def poll_until(
+    step: Callable[[], tuple[bool, T]],
+    *,
+    platform: str,
+    what: str,
+    policy: PollPolicy,
+    sleep: Callable[[float], None],
+    hint: Callable[[T], float | None] | None = None,
+) -> T:
+    """Call ``step`` until it reports done, sleeping between calls (the network's own hint
+    when it gives one, else a growing interval). Raises ``ProcessingTimeout`` once the total
+    time slept would exceed ``policy.max_wait_seconds``; the value last seen is attached."""
+    waited = 0.0
+    delay = policy.initial_interval_seconds
+    while True:
+        done, value = step()
+        if done:
+            return value
+        suggested = hint(value) if hint is not None else None
+        pause = max(0.0, suggested) if suggested is not None else delay
+        if waited + pause > policy.max_wait_seconds:
+            error = ProcessingTimeout(
+                platform, f"{what} was still processing after {waited:.0f} s "
+                f"(Herald waits at most {policy.max_wait_seconds:.0f} s)")
+            error.last_value = value
+            raise error
+        sleep(pause)
+        waited += pause
+        delay = min(delay * policy.backoff, policy.max_interval_seconds)
+
+
+# --- matching posts whose outcome is unknown ------------------------------------------------
+
+FIND_WINDOW_BEFORE = timedelta(minutes=30)
+"""How far before the scheduled time ``find_existing`` looks (clock skew, early workers)."""
+FIND_WINDOW_UNSCHEDULED = timedelta(hours=24)
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+
+
+def comparable_text(text: str | None) -> str:
+    """Text as networks echo it back, made comparable: HTML entities decoded (X returns
+    ``&amp;``), every URL replaced by a placeholder (X rewrites them to t.co), whitespace
+    collapsed, NFC, case folded."""
+    value = html.unescape(text or "")
+    value = _URL.sub("<url>", value)
+    value = unicodedata.normalize("NFC", value)
+    return " ".join(value.split()).casefold()
+
+
+def same_text(published: str | None, requested: str | None) -> bool:
+    return comparable_text(published) == comparable_text(requested)
+
+
+def search_since(request: PublishRequest, now: datetime) -> datetime:
+    """Start of the window in which a lost post would have been created."""
+    if request.scheduled_at is not None:
+        return min(request.scheduled_at, now) - FIND_WINDOW_BEFORE
+    return now - FIND_WINDOW_UNSCHEDULED
+
+
+# --- PKCE -------------------------------------------------------------------------------------
+
+
+def make_pkce_pair() -> tuple[str, str]:
+    """A PKCE ``(code_verifier, code_challenge)`` pair, S256 (RFC 7636)."""
+    verifier = secrets.token_urlsafe(64)[:96]
+    return verifier, pkce_challenge(verifier)
+
+
+def pkce_challenge(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+# --- the interface -----------------------------------------------------------------------------
+
+
+@dataclass
+class ConnectorConfig:
+    """Everything a connector needs besides credentials; built by ``registry.get_connector``."""
+
+    api_base: str
+    oauth_base: str
+    extra_bases: Mapping[str, str] = field(default_factory=dict)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    transport: Any = None  # httpx.BaseTransport: the seam for the sandbox and tests
+    clock: Clock = field(default_factory=SystemClock)
+    sleep: Callable[[float], None] = time.sleep
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    media_allow_hosts: tuple[str, ...] = ()
+    scopes: tuple[str, ...] | None = None  # None: the connector's defaults
+
+
+class Connector(ABC):
+    """One network. Every method raises only ``core.errors.PlatformError`` subclasses for
+    network trouble: ``RetryablePlatformError`` (with ``retry_after`` when the network says),
+    ``AuthPlatformError``, ``PermanentPlatformError`` or ``UnknownOutcome``."""
+
+    platform: ClassVar[str]
+    default_scopes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: ConnectorConfig) -> None:
+        self.config = config
+        self.clock = config.clock
+        self.sleep = config.sleep
+        self.http = ApiClient(self.platform, transport=config.transport, clock=config.clock)
+
+    # -- lifecycle
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return self.config.scopes if self.config.scopes is not None else self.default_scopes
+
+    # -- content
+    def validate(self, request: PublishRequest) -> list[Problem]:
+        """Every problem with ``request`` on this network, from ``core.domain.validation``."""
+        post = PostContent(
+            content=request.text,
+            post_type=request.post_type,
+            platforms=(self.platform,),
+            media_urls=tuple(request.media_urls),
+            media_kinds=dict(request.media_kinds),
+            title=request.title,
+            platform_options={self.platform: dict(request.options)},
+        )
+        return validate_for_platform(post, self.platform)
+
+    @abstractmethod
+    def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
+        """Publish and return the network's id and public URL, after any async processing."""
+
+    @abstractmethod
+    def find_existing(
+        self, request: PublishRequest, account: AccountCredentials, *, since: datetime | None = None
+    ) -> PublishResult | None:
+        """The post ``request`` created on ``account``, if it exists (matched by text within a
+        time window starting at ``since``, default ``search_since``); for reconciling an
+        ``UnknownOutcome`` without publishing twice."""
+
+    @abstractmethod
+    def fetch_metrics(
+        self, external_ids: Sequence[str], account: AccountCredentials
+    ) -> dict[str, MetricSnapshot]:
+        """Metrics per id; ids the network no longer knows are left out."""
+
+    # -- tokens
+    @abstractmethod
+    def refresh_token(self, account: AccountCredentials) -> TokenSet: ...
+
+    @abstractmethod
+    def authorize_url(
+        self, state: str, redirect_uri: str, code_challenge: str | None = None
+    ) -> str: ...
+
+    @abstractmethod
+    def exchange_code(
+        self, code: str, redirect_uri: str, code_verifier: str | None = None
+    ) -> TokenSet: ...
+
+    @abstractmethod
+    def revoke(self, account: AccountCredentials) -> None: ...
+
+    # -- helpers for subclasses
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def api(self, path: str) -> str:
+        return self.config.api_base.rstrip("/") + "/" + path.lstrip("/")
+
+    def oauth(self, path: str) -> str:
+        return self.config.oauth_base.rstrip("/") + "/" + path.lstrip("/")
+
+    def expires_in(self, seconds: object) -> datetime | None:
+        try:
+            value = float(seconds)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return self.now() + timedelta(seconds=value) if value > 0 else None
+
+    def wait(self, step: Callable[[], tuple[bool, T]], *, what: str,
+             hint: Callable[[T], float | None] | None = None) -> T:
+        return poll_until(step, platform=self.platform, what=what, policy=self.config.poll,
+                          sleep=self.sleep, hint=hint)
+
+    def require_media(self, request: PublishRequest) -> None:
+        """Refuse a media post type without media (validation should have caught it)."""
+        if not request.media_urls:
+            raise PermanentPlatformError(
+                self.platform, f"a {request.post_type} post needs at least one media URL")
+
+    def unsupported(self, request: PublishRequest) -> PlatformError:
+        return PermanentPlatformError(
+            self.platform, f"post type {request.post_type!r} is not supported by this connector")
+
+
+def chunks(seq: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for start in range(0, len(seq), size):
+        yield seq[start:start + size]

@@ -1,0 +1,364 @@
+"""The one HTTP policy every connector uses.
+
+- ``make_client``: httpx client with Herald's timeouts and user agent over an injectable
+  transport (the seam for the in-process sandbox and tests).
+- ``ApiClient.send``: one log line per API interaction (platform, method, path, status,
+  duration; never a token, an Authorization header or a secret query value) and translation of
+  transport failures into the error tree.
+- Parsers that turn each network's rate-limit signals into a ``retry_after`` datetime.
+- ``json_body`` / ``require``: a malformed answer becomes a ``PermanentPlatformError`` naming the
+  network and what was missing, never a ``KeyError``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from core.clock import Clock, SystemClock
+from core.errors import (
+    PermanentPlatformError,
+    PlatformError,
+    RetryablePlatformError,
+    UnknownOutcome,
+)
+
+log = logging.getLogger("herald.platforms.http")
+
+USER_AGENT = "Herald/0.1"
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 30.0
+WRITE_TIMEOUT_SECONDS = 30.0
+POOL_TIMEOUT_SECONDS = 5.0
+DEFAULT_TIMEOUT = httpx.Timeout(
+    connect=CONNECT_TIMEOUT_SECONDS, read=READ_TIMEOUT_SECONDS,
+    write=WRITE_TIMEOUT_SECONDS, pool=POOL_TIMEOUT_SECONDS,
+)
+# Query parameters whose values never reach a log line.
+SECRET_PARAMS = frozenset({
+    "access_token", "fb_exchange_token", "client_secret", "code", "code_verifier",
+    "refresh_token", "token", "input_token", "password", "signature", "sig", "oauth_token",
+})
+BODY_EXCERPT_CHARS = 2000
+
+
+def make_client(
+    *, transport: httpx.BaseTransport | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT
+) -> httpx.Client:
+    """An httpx client with Herald's policy. Redirects are not followed: API calls never
+    need them, and media fetching follows them itself, checking every hop."""
+    return httpx.Client(
+        transport=transport, timeout=timeout, follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def loggable_url(url: httpx.URL | str, *, with_host: bool = False) -> str:
+    """Path and query of ``url`` (scheme and host too with ``with_host``) with secret query
+    values replaced by ``***``."""
+    parts = urlsplit(str(url))
+    query = [(k, "***" if k.lower() in SECRET_PARAMS else v)
+             for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    origin = f"{parts.scheme}://{parts.netloc}" if with_host and parts.netloc else ""
+    return origin + parts.path + ("?" + urlencode(query, safe="*,()") if query else "")
+
+
+class _RedactHttpxUrls(logging.Filter):
+    """httpx logs every request URL at INFO; secret query values must not reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
+            record.args = tuple(loggable_url(a, with_host=True) if isinstance(a, httpx.URL) else a
+                                for a in record.args)
+        return True
+
+
+def _install_httpx_filter() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _RedactHttpxUrls) for f in httpx_log.filters):
+        httpx_log.addFilter(_RedactHttpxUrls())
+
+
+_install_httpx_filter()
+
+
+class ApiClient:
+    """Sends one network's requests with the shared policy."""
+
+    def __init__(
+        self,
+        platform: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        client: httpx.Client | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.platform = platform
+        self.client = client or make_client(transport=transport)
+        self.clock = clock or SystemClock()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None = None,
+        auth_scheme: str = "Bearer",
+        outcome_critical: bool = False,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one request. ``outcome_critical`` marks the call that creates the visible
+        post: if the answer is lost after the request went out, it raises ``UnknownOutcome``
+        instead of ``RetryablePlatformError`` so the caller reconciles instead of re-posting."""
+        all_headers = dict(headers or {})
+        if token is not None:
+            all_headers["Authorization"] = f"{auth_scheme} {token}"
+        request = self.client.build_request(method, url, headers=all_headers, **kwargs)
+        started = time.perf_counter()
+        status: int | str = "-"
+        try:
+            response = self.client.send(request)
+            status = response.status_code
+            return response
+        except httpx.TransportError as exc:
+            status = type(exc).__name__
+            raise transport_error(self.platform, exc, request,
+                                  outcome_critical=outcome_critical) from exc
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.info("%s %s %s -> %s in %.0f ms", self.platform, request.method,
+                     loggable_url(request.url), status, elapsed_ms)
+
+
+def transport_error(
+    platform: str, exc: httpx.TransportError, request: httpx.Request, *, outcome_critical: bool
+) -> PlatformError:
+    """Classify a failure to get an answer. Nothing was sent when the connection could not be
+    made (retry); once the request went out, a lost answer on the publishing call is an
+    unknown outcome (the post may exist), elsewhere a retryable error."""
+    where = f"{request.method} {request.url.host}{request.url.path}"
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return RetryablePlatformError(platform, f"could not connect for {where} ({name}: {exc})")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return PermanentPlatformError(platform, f"cannot send {where}: {exc}")
+    if outcome_critical:
+        return UnknownOutcome(
+            platform, f"no answer to {where} after the request was sent ({name}); the post may "
+            "have been published: reconcile before publishing again")
+    return RetryablePlatformError(platform, f"no answer to {where} ({name}: {exc})")
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+def body_excerpt(response: httpx.Response) -> str:
+    try:
+        return response.text[:BODY_EXCERPT_CHARS]
+    except (httpx.ResponseNotRead, UnicodeDecodeError):
+        return ""
+
+
+def what(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url.path}"
+
+
+def json_body(platform: str, response: httpx.Response) -> Any:
+    """The JSON body, or a ``PermanentPlatformError`` saying the network answered something
+    else."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        excerpt = body_excerpt(response)
+        raise PermanentPlatformError(
+            platform, f"answered {what(response)} with a body that is not JSON "
+            f"(status {response.status_code}): {excerpt[:120]!r}",
+            status=response.status_code, response_body=excerpt) from None
+
+
+def json_object(platform: str, response: httpx.Response) -> dict[str, Any]:
+    body = json_body(platform, response)
+    if not isinstance(body, dict):
+        raise PermanentPlatformError(
+            platform, f"answered {what(response)} with JSON that is not an object",
+            status=response.status_code, response_body=body_excerpt(response))
+    return body
+
+
+def require(platform: str, response: httpx.Response, body: Any, *path: str) -> Any:
+    """``body[path[0]][path[1]]...``, or a ``PermanentPlatformError`` naming what is missing."""
+    value = body
+    for depth, key in enumerate(path):
+        if not isinstance(value, Mapping) or value.get(key) in (None, ""):
+            dotted = ".".join(path[: depth + 1])
+            raise PermanentPlatformError(
+                platform, f"answered {what(response)} without {dotted}",
+                status=response.status_code, response_body=body_excerpt(response))
+        value = value[key]
+    return value
+
+
+def require_str(platform: str, response: httpx.Response, body: Any, *path: str) -> str:
+    value = require(platform, response, body, *path)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PermanentPlatformError(
+            platform, f"answered {what(response)} with a {'.'.join(path)} that is not an id",
+            status=response.status_code, response_body=body_excerpt(response))
+    return str(value)
+
+
+# --- rate-limit signals ------------------------------------------------------------------------
+
+
+def _unix(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(float(value or "")), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def x_retry_after(headers: Mapping[str, str]) -> datetime | None:
+    """X: ``x-rate-limit-reset`` (unix seconds) of the 15-minute window; when a 24-hour user or
+    app limit is the one exhausted (remaining 0), its reset instead. The latest exhausted reset
+    wins; without any ``remaining: 0`` the window reset is used."""
+    exhausted: list[datetime] = []
+    resets: list[datetime] = []
+    for prefix in ("x-rate-limit", "x-user-limit-24hour", "x-app-limit-24hour"):
+        reset = _unix(headers.get(f"{prefix}-reset"))
+        if reset is None:
+            continue
+        resets.append(reset)
+        if headers.get(f"{prefix}-remaining", "").strip() == "0":
+            exhausted.append(reset)
+    if exhausted:
+        return max(exhausted)
+    return resets[0] if resets else None
+
+
+META_THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80000, 80010), 80014})
+
+
+def is_meta_throttle(code: object) -> bool:
+    try:
+        return int(code) in META_THROTTLE_CODES  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+def _json_header(headers: Mapping[str, str], name: str) -> Any:
+    raw = headers.get(name)
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def meta_usage(headers: Mapping[str, str]) -> float | None:
+    """Highest usage percentage in ``X-App-Usage`` / ``X-Business-Use-Case-Usage``."""
+    values: list[float] = []
+    app = _json_header(headers, "x-app-usage")
+    if isinstance(app, Mapping):
+        values += [float(v) for v in app.values() if isinstance(v, int | float)]
+    for entry in _buc_entries(headers):
+        values += [float(entry[k]) for k in ("call_count", "total_cputime", "total_time")
+                   if isinstance(entry.get(k), int | float)]
+    return max(values) if values else None
+
+
+def _buc_entries(headers: Mapping[str, str]) -> list[Mapping[str, Any]]:
+    buc = _json_header(headers, "x-business-use-case-usage")
+    entries: list[Mapping[str, Any]] = []
+    if isinstance(buc, Mapping):
+        for items in buc.values():
+            if isinstance(items, list):
+                entries += [item for item in items if isinstance(item, Mapping)]
+    return entries
+
+
+def meta_retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """Meta: the longest ``estimated_time_to_regain_access`` (minutes) in
+    ``X-Business-Use-Case-Usage``; ``None`` when no header gives a time."""
+    minutes = [float(e["estimated_time_to_regain_access"]) for e in _buc_entries(headers)
+               if isinstance(e.get("estimated_time_to_regain_access"), int | float)]
+    longest = max(minutes, default=0.0)
+    return now + timedelta(minutes=longest) if longest > 0 else None
+
+
+META_DEFAULT_THROTTLE_WAIT = timedelta(hours=1)
+"""Meta's limits are rolling one-hour windows; without an estimate, wait one (mixpost)."""
+
+
+def next_utc_midnight(now: datetime) -> datetime:
+    """LinkedIn's daily limits reset at 00:00 UTC."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=1)
+
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+
+def next_pacific_midnight(now: datetime) -> datetime:
+    """YouTube quota resets at midnight Pacific time (DST-aware)."""
+    local = now.astimezone(PACIFIC)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), PACIFIC)
+    return midnight.astimezone(UTC)
+
+
+def linkedin_retry_after(status: int, now: datetime) -> datetime | None:
+    """LinkedIn: a bare 429 means the daily quota is spent until 00:00 UTC."""
+    return next_utc_midnight(now) if status == 429 else None
+
+
+TIKTOK_WINDOW = timedelta(minutes=1)
+
+
+def tiktok_retry_after(status: int, body: Any, now: datetime) -> datetime | None:
+    """TikTok: 429 ``rate_limit_exceeded``; its windows are one minute (sliding)."""
+    code = body.get("error", {}).get("code") if isinstance(body, Mapping) else None
+    if status == 429 or code == "rate_limit_exceeded":
+        return now + TIKTOK_WINDOW
+    return None
+
+
+def youtube_retry_after(status: int, body: Any, now: datetime) -> datetime | None:
+    """YouTube: 403 ``quotaExceeded`` -> next midnight Pacific; per-minute rate reasons -> one
+    minute; ``uploadLimitExceeded`` -> 24 hours."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    errors = error.get("errors") if isinstance(error, Mapping) else None
+    reasons = {e.get("reason") for e in errors or [] if isinstance(e, Mapping)}
+    if "quotaExceeded" in reasons or "dailyLimitExceeded" in reasons:
+        return next_pacific_midnight(now)
+    if "uploadLimitExceeded" in reasons:
+        return now + timedelta(hours=24)
+    if reasons & {"rateLimitExceeded", "userRateLimitExceeded"} or status == 429:
+        return now + timedelta(minutes=1)
+    return None
+
+
+def retry_after_header(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """The standard ``Retry-After`` (seconds or an HTTP date), when a network sends one."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)

@@ -1,0 +1,78 @@
+"""What the contract suite needs to know about each network: an account, a sample request per
+supported post type, and the shape of ids and URLs. Add a ``NetworkCase`` to ``CASES`` when a
+connector and its sandbox module land."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.platforms import AccountCredentials, PublishRequest
+from core.platforms.sandbox import Sandbox
+
+MEDIA = "https://sandbox.herald.local/media"
+IMAGE = f"{MEDIA}/photo.jpg?bytes=20000"
+IMAGE_2 = f"{MEDIA}/second.png?bytes=30000"
+VIDEO = f"{MEDIA}/clip.mp4?bytes=300000"
+GIF = f"{MEDIA}/loop.gif?bytes=50000"
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class NetworkCase:
+    platform: str
+    external_account_id: str
+    username: str
+    post_types: Mapping[str, tuple[str, ...]]  # post type -> media URLs
+    id_pattern: str
+    url_pattern: str
+    refresh: str  # "rotating" | "reconnect"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    simple_type: str = "text"  # the cheapest post type, for error tests
+    video_type: str = "video"  # a post type with asynchronous processing
+
+    def request(self, post_type: str | None = None, text: str | None = None,
+                **options: Any) -> PublishRequest:
+        post_type = post_type or self.simple_type
+        n = next(_counter)
+        body = text if text is not None else f"Contract post {n} for {self.platform} #herald"
+        if post_type == "link" and text is None:
+            body += f" https://example.com/launch/{n}"
+        return PublishRequest(post_id=f"post-{n}", platform=self.platform, post_type=post_type,
+                              text=body, media_urls=self.post_types[post_type], options=options)
+
+    def register(self, sandbox: Sandbox, *, token: str | None = None,
+                 refresh: str | None = "default") -> AccountCredentials:
+        token = token or f"{self.platform}-token-{next(_counter)}"
+        refresh_token = f"{token}-refresh" if refresh == "default" else refresh
+        if self.refresh != "rotating":
+            refresh_token = None
+        sandbox.register_account(self.platform, self.external_account_id, self.username, token,
+                                 refresh_token, extra=dict(self.extra))
+        return AccountCredentials(self.platform, self.external_account_id, self.username, token,
+                                  refresh_token, extra=dict(self.extra))
+
+
+CASES: list[NetworkCase] = [
+    NetworkCase(
+        platform="facebook", external_account_id="101000000000042", username="Acme Page",
+        post_types={"text": (), "link": (), "image": (IMAGE,), "carousel": (IMAGE, IMAGE_2),
+                    "video": (VIDEO,), "reel": (VIDEO,), "story": (IMAGE,)},
+        id_pattern=r"^\d+(_\d+)?$", url_pattern=r"^https://www\.facebook\.com/\S+$",
+        refresh="reconnect", extra={"page_id": "101000000000042"}, video_type="reel"),
+    NetworkCase(
+        platform="instagram", external_account_id="17841400000000042", username="acme.shop",
+        post_types={"image": (IMAGE,), "video": (VIDEO,), "reel": (VIDEO,),
+                    "carousel": (IMAGE, VIDEO, IMAGE_2), "story": (IMAGE,)},
+        id_pattern=r"^\d{17}$", url_pattern=r"^https://www\.instagram\.com/\S+/$",
+        refresh="reconnect", simple_type="image", video_type="reel"),
+    NetworkCase(
+        platform="twitter", external_account_id="1500000000000000042", username="acme",
+        post_types={"text": (), "link": (), "image": (IMAGE,), "carousel": (IMAGE, IMAGE_2),
+                    "video": (VIDEO,)},
+        id_pattern=r"^\d{18,20}$", url_pattern=r"^https://x\.com/acme/status/\d+$",
+        refresh="rotating"),
+]
