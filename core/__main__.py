@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,28 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_connect_account(args: argparse.Namespace) -> int:
+    expires_at = None
+    if args.expires_at:
+        try:
+            expires_at = datetime.fromisoformat(args.expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            return _usage(f"--expires-at {args.expires_at!r} is not an ISO 8601 time (e.g. 2027-01-31T00:00:00Z)")
+        if expires_at.tzinfo is None:
+            return _usage("--expires-at needs a timezone offset, e.g. 2027-01-31T00:00:00Z")
+    herald = _herald()
+    try:
+        account = herald.accounts.connect(
+            None, org_id=args.org, platform=args.platform, external_account_id=args.account_id,
+            username=args.username, access_token=args.access_token, refresh_token=args.refresh_token,
+            expires_at=expires_at)
+    finally:
+        herald.close()
+    print(f"Connected {account.platform} account @{account.username} (token stored encrypted)")
+    print(account.account_id)
+    return 0
+
+
 def _usage(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -104,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--password")
     group.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("connect-account", help="store a social account's tokens; prints its id last")
+    p.add_argument("--org", required=True, help="org id")
+    p.add_argument("--platform", required=True, help="facebook, instagram, twitter (x), linkedin, tiktok, youtube, snapchat")
+    p.add_argument("--account-id", required=True, help="the account's id on the network")
+    p.add_argument("--username", required=True)
+    p.add_argument("--access-token", required=True)
+    p.add_argument("--refresh-token")
+    p.add_argument("--expires-at", help="ISO 8601 with offset, e.g. 2027-01-31T00:00:00Z")
+    p.set_defaults(func=cmd_connect_account)
     return parser
 
 

@@ -32,7 +32,9 @@ from core.services.secrets import InvalidToken, TokenCipher
 log = logging.getLogger(__name__)
 
 OAUTH_STATE_TTL_SECONDS = 15 * 60
-REFRESH_AHEAD = timedelta(hours=24)  # refresh tokens this long before they expire
+# Refresh this long before expiry. The daemon checks every 10 minutes; X and TikTok tokens live
+# only 2 hours, so a longer window would refresh them on every check.
+REFRESH_AHEAD = timedelta(minutes=30)
 EXPIRY_WARNING = timedelta(days=7)
 # Networks whose authorize step uses PKCE (S256).
 PKCE_PLATFORMS = frozenset({"twitter", "tiktok"})
@@ -199,7 +201,8 @@ class AccountService(Service):
             display_name=identity.get("display_name"), access_token=tokens.access_token,
             refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,
             refresh_expires_at=tokens.refresh_expires_at, scopes=list(tokens.scopes),
-            extra={k: v for k, v in identity.items() if k not in ("external_account_id", "id", "username", "name")},
+            # Only the network's plain identity details; never the other choices' tokens.
+            extra=dict(identity.get("extra") or {}),
         )
 
     # --- lifecycle -----------------------------------------------------------------------------
