@@ -13,7 +13,13 @@ from core.bootstrap import prepare
 
 @st.cache_resource
 def herald():  # type: ignore[no-untyped-def]
-    return prepare()
+    app = prepare()
+    if app.settings.embedded_scheduler_enabled:
+        # One publishing worker per dashboard process, so the embedded default needs no daemon.
+        from scheduler_daemon import start_embedded
+
+        start_embedded(app)
+    return app
 
 
 st.set_page_config(page_title="Herald", page_icon="📣", layout="wide")
@@ -25,4 +31,6 @@ st.info(
 app = herald()
 st.write(f"Database: `{app.settings.database_url}` — migrated and reachable.")
 st.write(f"Platform mode: **{app.settings.platform_mode}**")
+if app.settings.embedded_scheduler_enabled:
+    st.write("Scheduler: running inside this process (embedded mode).")
 st.caption("Admin commands: `python -m core migrate | create-org | create-user` (see README).")

@@ -14,6 +14,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -122,6 +123,54 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
     return scheduler
 
 
+class SchedulerRuntime:
+    """A worker plus this process's periodic jobs: run in the foreground by the daemon, or in
+    a background thread inside the dashboard (embedded mode, the SQLite default)."""
+
+    def __init__(self, herald: Herald, *, worker_id: str | None = None, concurrency: int = 8,
+                 lease_seconds: int | None = None) -> None:
+        self.herald = herald
+        self.lease_seconds = lease_seconds or herald.settings.queue_lease_seconds
+        self.worker = build_worker(herald, worker_id or new_worker_id(), concurrency, self.lease_seconds)
+        self.scheduler = schedule_jobs(herald, self.worker, datetime.now(UTC), self.lease_seconds)
+        self._thread: threading.Thread | None = None
+
+    def run_foreground(self) -> None:
+        self.scheduler.start()
+        try:
+            self.worker.run()
+        finally:
+            self._shutdown()
+
+    def start_background(self) -> SchedulerRuntime:
+        self.scheduler.start()
+        self._thread = threading.Thread(target=self.worker.run, name="herald-embedded-worker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30) -> None:
+        self.worker.stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        try:
+            self.herald.ops.forget(self.worker.worker_id)
+        except Exception:  # the database may be gone at exit; the heartbeat just goes stale
+            log.debug("could not remove heartbeat of %s", self.worker.worker_id)
+
+
+def start_embedded(herald: Herald, *, concurrency: int = 2) -> SchedulerRuntime:
+    """Publish from inside the dashboard process (HERALD_EMBEDDED_SCHEDULER)."""
+    herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
+    runtime = SchedulerRuntime(herald, worker_id=f"embedded-{new_worker_id()}", concurrency=concurrency)
+    log.info("embedded scheduler started (%s)", runtime.worker.worker_id)
+    return runtime.start_background()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -131,33 +180,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - say what is wrong, not a traceback
         print(f"error: Herald could not start: {exc}", file=sys.stderr)
         return 1
-    worker_id = args.worker_id or new_worker_id()
-    lease = args.lease_seconds or herald.settings.queue_lease_seconds
-    worker = build_worker(herald, worker_id, args.concurrency, lease)
     if args.once:
+        worker = build_worker(herald, args.worker_id or new_worker_id(), args.concurrency,
+                              args.lease_seconds or herald.settings.queue_lease_seconds)
         herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
         worker.drain(timeout=3600)
         log.info("--once: %s", worker.stats.by_outcome or "nothing was due")
         herald.close()
         return 0
-
-    started_at = datetime.now(UTC)
-    scheduler = schedule_jobs(herald, worker, started_at, lease)
+    runtime = SchedulerRuntime(herald, worker_id=args.worker_id, concurrency=args.concurrency,
+                               lease_seconds=args.lease_seconds)
 
     def stop(signum: int, _frame: object) -> None:
         log.info("received %s: finishing the items in hand, then exiting", signal.Signals(signum).name)
-        worker.stop()
+        runtime.worker.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    scheduler.start()
     try:
-        worker.run()
+        runtime.run_foreground()
     finally:
-        scheduler.shutdown(wait=False)
-        herald.ops.forget(worker_id)
         herald.close()
-    log.info("daemon %s exited cleanly", worker_id)
+    log.info("daemon %s exited cleanly", runtime.worker.worker_id)
     return 0
 
 

@@ -1,0 +1,70 @@
+"""The scheduler runtime embedded in another process, and ``scheduler_daemon.py --once``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from core.config import Settings
+from core.services.container import Herald
+from scheduler_daemon import start_embedded
+from tests.conftest import FAST_HASHER, NOW, SECRET_KEY, Team, connect_sandbox_account
+from tests.daemon.harness import ROOT, SandboxServer, daemon_env, wait_until
+
+
+def test_embedded_scheduler_publishes_while_the_host_process_runs(herald, sandbox, team: Team) -> None:
+    connect_sandbox_account(herald, sandbox, team, "twitter")
+    post = herald.scheduling.schedule_post(team.editor, {
+        "content": "Published by the embedded scheduler", "platforms": ["twitter"],
+        "scheduled_at": (NOW + timedelta(minutes=1)).isoformat()}).post
+    herald.approvals.approve(team.manager, post.post_id)
+    runtime = start_embedded(herald, concurrency=2)
+    try:
+        time.sleep(0.3)
+        assert herald.scheduling.get_post(team.viewer, post.post_id).status == "scheduled"  # not due yet
+        herald.clock.advance(timedelta(minutes=1))
+        wait_until(lambda: herald.scheduling.get_post(team.viewer, post.post_id).status == "published",
+                   timeout=15, what="the embedded worker to publish")
+        wait_until(lambda: herald.ops.heartbeats(), timeout=10, what="a heartbeat")
+    finally:
+        runtime.stop()
+    assert [p.text for p in sandbox.posts("twitter")] == ["Published by the embedded scheduler"]
+    assert herald.ops.heartbeats() == []  # a stopped worker removes its heartbeat
+
+
+def test_daemon_once_publishes_what_is_due_and_exits(database_url: str, tmp_path: Path) -> None:
+    server = SandboxServer()
+    try:
+        settings = Settings(database_url=database_url, secret_key=SECRET_KEY, platform_mode="sandbox",
+                            sandbox_url=server.url, data_dir=tmp_path)
+        herald = Herald.create(settings, hasher=FAST_HASHER)
+        org = herald.orgs.create_org("Once", "UTC", approval_required=False)
+        admin = herald.users.create_user(None, org_id=org.org_id, email=f"a{uuid.uuid4().hex[:6]}@once.test",
+                                         name="A", role="admin", password="once password").actor()
+        server.register("facebook", "100000000000001", "Once Page", "fb-token")
+        herald.accounts.connect(admin, org_id=org.org_id, platform="facebook",
+                                external_account_id="100000000000001", username="Once Page", access_token="fb-token")
+        post = herald.scheduling.schedule_post(admin, {
+            "content": "Out with --once", "platforms": ["facebook"],
+            "scheduled_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}).post
+        time.sleep(1.2)
+        done = subprocess.run([sys.executable, "scheduler_daemon.py", "--once", "--log-level", "INFO"], cwd=ROOT,
+                              env=daemon_env(database_url, SECRET_KEY, server.url), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "published post" in done.stderr
+        assert herald.scheduling.get_post(admin, post.post_id).status == "published"
+        assert [p["text"] for p in server.posts()] == ["Out with --once"]
+        herald.close()
+    finally:
+        server.stop()
+
+
+def test_daemon_rejects_bad_flags() -> None:
+    done = subprocess.run([sys.executable, "scheduler_daemon.py", "--concurrency", "0"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--concurrency must be at least 1" in done.stderr
