@@ -98,6 +98,8 @@ class QueueWorker:
                     self._sleep_until_due()
         finally:
             self._executor.shutdown(wait=True)  # finish the items in hand
+            if self.wakeup is not None and hasattr(self.wakeup, "close"):
+                self.wakeup.close()
             log.info("worker %s stopped after %d items", self.worker_id, self.stats.processed)
 
     def run_once(self) -> int:
