@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # long to wait after an unknown outcome before asking the network whether the post exists.
     queue_lease_seconds: int = Field(default=60, ge=2, le=3600)
     reconcile_delay_seconds: int = Field(default=20, ge=0, le=3600)
+    # First retry after a transient failure waits base/2..base seconds, doubling per attempt (and
+    # never before the network's own reset time); outages are handled by the circuit breaker.
+    retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     sandbox_url: str | None = Field(
         default=None, description="Base URL of an out-of-process sandbox (e.g. http://127.0.0.1:8900)"
     )

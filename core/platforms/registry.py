@@ -66,6 +66,8 @@ CONNECTORS: dict[str, str] = {
     "facebook": "core.platforms.facebook:FacebookConnector",
     "instagram": "core.platforms.instagram:InstagramConnector",
     "twitter": "core.platforms.twitter:TwitterConnector",
+    "youtube": "core.platforms.youtube:YouTubeConnector",
+    "linkedin": "core.platforms.linkedin:LinkedInConnector",
 }
 """Connector class per platform, as ``module:Class`` (imported on first use)."""
 
@@ -134,6 +136,26 @@ class SandboxTransport(httpx.BaseTransport):
             self.fallback.close()
 
 
+class SandboxHostRewrite(httpx.BaseTransport):
+    """Out-of-process sandbox: media URLs keep the stable ``https://sandbox.herald.local/...``
+    form (valid everywhere a post is checked), and requests to that host go to the sandbox
+    server instead."""
+
+    def __init__(self, sandbox_url: str, inner: httpx.BaseTransport | None = None) -> None:
+        target = httpx.URL(sandbox_url)
+        self.scheme, self.host, self.port = target.scheme, target.host, target.port
+        self.inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == SANDBOX_HOST:
+            request.url = request.url.copy_with(scheme=self.scheme, host=self.host, port=self.port)
+            request.headers["host"] = f"{self.host}:{self.port}" if self.port else self.host
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def _connector_class(platform: str) -> type[Connector]:
     target = CONNECTORS.get(platform)
     if target is None:
@@ -167,9 +189,11 @@ def get_connector(
     in_sandbox = settings.platform_mode == "sandbox"
     allow_hosts: tuple[str, ...] = ()
     if in_sandbox:
-        allow_hosts = (_host_of(sandbox_root(settings)),)
+        allow_hosts = tuple(dict.fromkeys((_host_of(sandbox_root(settings)), SANDBOX_HOST)))
         if transport is None and not settings.sandbox_url:
             transport = SandboxTransport(sandbox or default_sandbox())
+        elif transport is None:
+            transport = SandboxHostRewrite(sandbox_root(settings))
     client_id = settings.platform_setting(platform, "CLIENT_ID")
     client_secret = settings.platform_setting(platform, "CLIENT_SECRET")
     if in_sandbox:

@@ -60,7 +60,8 @@ class Herald:
         connectors = connectors or ConnectorPool(settings, clock=clock)
         accounts = AccountService(db, clock, cipher or LazyCipher(settings), connectors)
         publishing = PublishingService(db, clock, accounts, connectors,
-                                       reconcile_delay_seconds=settings.reconcile_delay_seconds)
+                                       reconcile_delay_seconds=settings.reconcile_delay_seconds,
+                                       retry_base_seconds=settings.retry_base_seconds)
         return cls(
             settings=settings, db=db, clock=clock,
             orgs=OrgService(db, clock),

@@ -101,8 +101,10 @@ class _Context:
 class PublishingService(Service):
     def __init__(self, db: Database, clock: Clock, accounts: AccountService,
                  connector_for: Callable[[str], Connector], *, queue: QueueStore | None = None,
-                 rng: Any = None, reconcile_delay_seconds: int = RECONCILE_DELAY_SECONDS) -> None:
+                 rng: Any = None, reconcile_delay_seconds: int = RECONCILE_DELAY_SECONDS,
+                 retry_base_seconds: float = 2.0) -> None:
         super().__init__(db, clock)
+        self.retry_base_seconds = retry_base_seconds
         self.reconcile_delay = timedelta(seconds=reconcile_delay_seconds)
         self.accounts = accounts
         self.connector_for = connector_for
@@ -319,7 +321,8 @@ class PublishingService(Service):
                 outcome = "failed"
                 error = f"{error} (gave up after {item.attempt_no} attempts)"
             else:
-                retry_at = next_attempt_at(now, item.attempt_no, retry_after=retry_after, rng=self.rng)
+                retry_at = next_attempt_at(now, item.attempt_no, retry_after=retry_after, rng=self.rng,
+                                           base_seconds=self.retry_base_seconds)
         status = {"completed": "completed", "retry": "pending", "failed": "failed",
                   "unconfirmed": "unconfirmed", "cancelled": "cancelled"}[outcome]
         with self.db.unit_of_work(item.org_id) as uow:

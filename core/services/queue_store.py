@@ -83,7 +83,10 @@ class QueueStore:
                     return []
                 target = Q.c.queue_id.in_(ids)
             else:
-                target = Q.c.queue_id.in_(pick.with_for_update(of=Q, skip_locked=True).scalar_subquery())
+                # A materialized CTE runs the locking pick exactly once; a plain IN (subquery)
+                # may be re-evaluated by the planner and claim more than ``limit`` rows.
+                picked = pick.with_for_update(of=Q, skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+                target = Q.c.queue_id.in_(select(picked.c.queue_id))
             rows = conn.execute(
                 update(Q).where(target, Q.c.status == "pending")
                 .values(status="processing", locked_by=worker_id, locked_until=lease_until,

@@ -87,7 +87,7 @@ def test_several_daemons_never_publish_an_item_twice(database_url: str, server: 
         # All three are up and idle before anything falls due, so they really compete.
         wait_until(lambda: len([h for h in herald.ops.heartbeats() if h.alive]) == 3, timeout=60,
                    what="three daemons running")
-        texts = _setup(herald, server, posts=80, platforms=platforms, due_in=2)
+        texts = _setup(herald, server, posts=80, platforms=platforms, due_in=8)
         wait_until(lambda: _all_completed(herald, len(texts) * 2), timeout=90, what="every item published")
         codes = [d.terminate() for d in daemons]
     finally:

@@ -75,4 +75,19 @@ CASES: list[NetworkCase] = [
                     "video": (VIDEO,)},
         id_pattern=r"^\d{18,20}$", url_pattern=r"^https://x\.com/acme/status/\d+$",
         refresh="rotating"),
+    # Google refresh tokens do not rotate (the rotation check does not apply): the case
+    # registers none, and test_youtube.py covers refresh, invalid_grant and revoke.
+    NetworkCase(
+        platform="youtube", external_account_id="UCAcmeVideos000000000042", username="acme",
+        post_types={"video": (VIDEO,), "reel": (VIDEO,)},
+        id_pattern=r"^[A-Za-z0-9_-]{11}$",
+        url_pattern=r"^https://www\.youtube\.com/(watch\?v=|shorts/)[A-Za-z0-9_-]{11}$",
+        refresh="reconnect", simple_type="video"),
+    NetworkCase(
+        platform="linkedin", external_account_id="Hx7Lq2Bv9K", username="Ada Lovelace",
+        post_types={"text": (), "link": (), "image": (IMAGE,), "carousel": (IMAGE, IMAGE_2),
+                    "video": (VIDEO,)},
+        id_pattern=r"^urn:li:(share|ugcPost):\d{19}$",
+        url_pattern=r"^https://www\.linkedin\.com/feed/update/urn:li:(share|ugcPost):\d{19}$",
+        refresh="reconnect"),
 ]

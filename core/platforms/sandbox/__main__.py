@@ -34,12 +34,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="simulated media processing, e.g. image=1,gif=2,video=4")
     parser.add_argument("--no-limits", action="store_true",
                         help="do not enforce the networks' own rate limits and quotas")
+    parser.add_argument("--fault-429-reset-seconds", type=float, default=900.0,
+                        help="reset time announced by the random 429s (default 900, a 15-minute window)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     config = SandboxConfig(
         enforce_limits=not args.no_limits, seed=args.seed,
         random_faults={"rate_limit": args.fault_rate_429, "server_error": args.fault_rate_5xx},
+        random_fault_params={"rate_limit": {"reset_in": args.fault_429_reset_seconds}},
     )
     if args.processing_seconds is not None:
         config.processing_seconds.update(args.processing_seconds)

@@ -46,6 +46,8 @@ NETWORKS: dict[str, str] = {
     "facebook": "core.platforms.sandbox.facebook:FacebookSandbox",
     "instagram": "core.platforms.sandbox.instagram:InstagramSandbox",
     "twitter": "core.platforms.sandbox.twitter:TwitterSandbox",
+    "youtube": "core.platforms.sandbox.youtube:YouTubeSandbox",
+    "linkedin": "core.platforms.sandbox.linkedin:LinkedInSandbox",
 }
 """Simulated network per platform key, as ``module:Class``; add one line per new module."""
 
@@ -61,6 +63,7 @@ class SandboxConfig:
     enforce_limits: bool = True  # the networks' own rate limits and quotas
     audience_timezone: str = "UTC"  # where the simulated audience's day and week happen
     random_faults: dict[str, float] = field(default_factory=dict)  # fault -> probability per call
+    random_fault_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # e.g. reset_in
     seed: int = 0
     limits: dict[str, dict[str, float]] = field(default_factory=dict)  # per-network overrides
 
@@ -250,7 +253,8 @@ class Sandbox:
         if route.auth:
             for kind, probability in self.config.random_faults.items():
                 if probability > 0 and self._rng.random() < probability:
-                    return Fault(network.platform, kind, None, 1, "api", {})
+                    return Fault(network.platform, kind, None, 1, "api",
+                                 dict(self.config.random_fault_params.get(kind, {})))
         return None
 
     def _apply_fault(self, network: SandboxNetwork, call: Call, fault: Fault) -> bool:

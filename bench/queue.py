@@ -1,0 +1,268 @@
+"""Queue benchmark: how fast and how punctually the daemons publish, against a real PostgreSQL.
+
+    python bench/queue.py [--posts 10000] [--daemons 2] [--concurrency 16] [--window 20]
+                          [--service-ms 20] [--rate-429 0.01] [--rate-5xx 0.01] [--burst 1000]
+
+Steady phase: ``--posts`` posts spread evenly over ``--window`` seconds (10,000 over 20 s = the
+500/s goal), over every network Herald has a connector for and many accounts (a few posts each,
+so no account meets its network's own limits). The sandbox runs as a separate HTTP server on
+loopback with a service time and injected 429s and 5xx. Lateness is the time the sandbox received
+the publish minus ``scheduled_at``. Burst phase: ``--burst`` posts due in the same second.
+Ceiling: in the same run and database, the raw SQL claim + complete loop without HTTP.
+The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the standard library's ``queue``: run as a script, its folder comes
+# first on sys.path and would shadow it. Put the project root there instead.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections import Counter  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+from sqlalchemy import insert, select, update  # noqa: E402
+
+from bench._support import BenchDatabase, DaemonProcess, SandboxProcess, summary  # noqa: E402
+from core.config import Settings  # noqa: E402
+from core.db.engine import Database  # noqa: E402
+from core.db.migrate import upgrade  # noqa: E402
+from core.db.models import PlatformPost, PublishingQueueItem, ScheduledPost, SocialAccount  # noqa: E402
+from core.platforms.registry import available_platforms  # noqa: E402
+from core.services.container import Herald  # noqa: E402
+from core.services.queue_store import QueueStore  # noqa: E402
+
+SECRET = "T3ZXwf8YhH0u2S6r7W2p2i6u0t9l5vXJ0lKk9mJ1e0Q="
+POSTS_PER_ACCOUNT = 5
+MEDIA = {"image": "https://sandbox.herald.local/media/bench.jpg?bytes=2000",
+         "video": "https://sandbox.herald.local/media/bench.mp4?bytes=4000"}
+# One post type per network that it supports (media networks get small media).
+SHAPE = {"facebook": ("text", None), "twitter": ("text", None), "linkedin": ("text", None),
+         "instagram": ("image", "image"), "tiktok": ("video", "video"), "youtube": ("video", "video"),
+         "snapchat": ("story", "image")}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--posts", type=int, default=10_000)
+    p.add_argument("--window", type=float, default=20.0, help="seconds over which the posts fall due")
+    p.add_argument("--daemons", type=int, default=2)
+    p.add_argument("--concurrency", type=int, default=16, help="publishes in flight per daemon")
+    p.add_argument("--service-ms", type=float, default=20.0)
+    p.add_argument("--rate-429", type=float, default=0.01)
+    p.add_argument("--rate-5xx", type=float, default=0.01)
+    p.add_argument("--burst", type=int, default=1000)
+    p.add_argument("--ceiling-items", type=int, default=10_000)
+    p.add_argument("--timeout", type=float, default=600.0)
+    return p.parse_args()
+
+
+def setup_org(herald: Herald) -> tuple[Any, Any]:
+    org = herald.orgs.create_org("Bench", "UTC", approval_required=False)
+    user = herald.users.create_user(None, org_id=org.org_id, email=f"bench-{uuid.uuid4().hex[:6]}@bench.test",
+                                    name="Bench", role="admin", password="bench password")
+    return org.org_id, user.user_id
+
+
+def create_accounts(herald: Herald, sandbox: SandboxProcess, org_id: Any, platforms: list[str],
+                    posts: int) -> dict[str, list[Any]]:
+    per_platform = -(-posts // len(platforms))
+    count = max(1, -(-per_platform // POSTS_PER_ACCOUNT))
+    rows, registrations, accounts = [], [], {p: [] for p in platforms}
+    for p in platforms:
+        for i in range(count):
+            external, token = str(10**15 + i), f"bench-{p}-{i}-{uuid.uuid4().hex[:6]}"
+            account_id = uuid.uuid4()
+            accounts[p].append(account_id)
+            registrations.append({"platform": p, "external_account_id": external, "username": f"bench_{p}_{i}",
+                                  "access_token": token})
+            rows.append({"account_id": account_id, "org_id": org_id, "platform": p, "external_account_id": external,
+                         "username": f"bench_{p}_{i}", "access_token_encrypted": herald.accounts.cipher.encrypt(token),
+                         "status": "active", "scopes": [], "extra": {}})
+    with ThreadPoolExecutor(32) as pool, httpx.Client(base_url=sandbox.url, timeout=30) as client:
+        answers = list(pool.map(lambda body: client.post("/_sandbox/accounts", json=body), registrations))
+    for body, answer in zip(registrations, answers, strict=True):
+        answer.raise_for_status()
+        extra = {k: v for k, v in answer.json().items() if k not in ("platform", "external_account_id", "username")}
+        if extra:
+            next(r for r in rows if r["external_account_id"] == body["external_account_id"]
+                 and r["platform"] == body["platform"])["extra"] = extra
+    with herald.db.unit_of_work(org_id) as uow:
+        uow.session.execute(insert(SocialAccount), rows)
+        uow.commit()
+    return accounts
+
+
+def insert_posts(herald: Herald, org_id: Any, user_id: Any, accounts: dict[str, list[Any]], *, count: int,
+                 start: datetime, spread: float, label: str) -> dict[Any, tuple[str, datetime]]:
+    platforms = list(accounts)
+    posts, queue, expected = [], [], {}
+    for i in range(count):
+        p = platforms[i % len(platforms)]
+        account_id = accounts[p][(i // len(platforms)) % len(accounts[p])]
+        at = start + timedelta(seconds=spread * i / max(count, 1))
+        post_id = uuid.uuid4()
+        post_type, media = SHAPE[p]
+        posts.append({"post_id": post_id, "org_id": org_id, "created_by": user_id, "title": f"Bench {label} {i}",
+                      "content": f"Bench {label} post {i} {uuid.uuid4().hex[:6]}", "post_type": post_type,
+                      "platforms": [p], "media_urls": [MEDIA[media]] if media else [], "status": "scheduled",
+                      "approval_status": "not_required", "scheduled_at": at})
+        queue.append({"org_id": org_id, "scheduled_post_id": post_id, "platform": p, "status": "pending",
+                      "scheduled_for": at, "next_attempt_at": at, "max_attempts": 3,
+                      "idempotency_key": f"{post_id}:{p}", "account_id": account_id})
+        expected[post_id] = (p, at)
+    with herald.db.unit_of_work(org_id) as uow:
+        for chunk in range(0, count, 2000):
+            uow.session.execute(insert(ScheduledPost), posts[chunk:chunk + 2000])
+            uow.session.execute(insert(PublishingQueueItem), queue[chunk:chunk + 2000])
+        uow.commit()
+    return expected
+
+
+def wait_settled(herald: Herald, org_id: Any, post_ids: set[Any], timeout: float) -> Counter[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        with herald.db.unit_of_work(org_id, readonly=True) as uow:
+            states = Counter(uow.session.scalars(select(PublishingQueueItem.status).where(
+                PublishingQueueItem.scheduled_post_id.in_(post_ids))) if len(post_ids) < 30000 else [])
+        if states.get("completed", 0) + states.get("failed", 0) >= len(post_ids) or time.monotonic() > deadline:
+            return states
+        time.sleep(0.5)
+
+
+def measure(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime]],
+            sandbox_posts: list[dict[str, Any]]) -> dict[str, Any]:
+    with herald.db.unit_of_work(org_id, readonly=True) as uow:
+        published = {(p, ext): post_id for post_id, p, ext in uow.session.execute(
+            select(PlatformPost.scheduled_post_id, PlatformPost.platform, PlatformPost.platform_post_id_external)
+            .where(PlatformPost.scheduled_post_id.in_(list(expected)), PlatformPost.status == "published"))}
+        failed = uow.session.scalar(select(PublishingQueueItem.queue_id).where(
+            PublishingQueueItem.scheduled_post_id.in_(list(expected)), PublishingQueueItem.status == "failed").limit(1))
+    received: dict[Any, list[datetime]] = {}
+    for post in sandbox_posts:
+        post_id = published.get((post["platform"], post["id"]))
+        if post_id is not None:
+            received.setdefault(post_id, []).append(datetime.fromisoformat(post["created_at"]))
+    ours = {pid for pid in expected}
+    by_text = Counter(p["text"] for p in sandbox_posts if p["text"])
+    duplicates = sum(len(v) - 1 for v in received.values()) + sum(n - 1 for n in by_text.values() if n > 1)
+    lateness = [(min(times) - expected[pid][1]).total_seconds() for pid, times in received.items()]
+    lost = len(ours) - len(received)
+    firsts = [min(t) for t in received.values()]
+    span = (max(firsts) - min(at for _, at in expected.values())).total_seconds() if firsts else float("nan")
+    return {"published": len(received), "lost": lost, "duplicates": duplicates, "lateness": summary(lateness),
+            "span_s": span, "any_failed": failed is not None}
+
+
+def _ceiling_worker(url: str, worker: int, batch: int, done: Any) -> None:
+    db = Database(url, app_role="herald_app")
+    store = QueueStore(db)
+    while True:
+        items = store.claim_due(f"ceiling-{worker}", now=datetime.now(UTC), limit=batch)
+        if not items:
+            break
+        with db.unit_of_work(system=True) as uow:
+            uow.session.execute(update(PublishingQueueItem).where(
+                PublishingQueueItem.queue_id.in_([i.queue_id for i in items]))
+                .values(status="completed", processed_at=datetime.now(UTC), locked_by=None, locked_until=None))
+            uow.commit()
+        with done.get_lock():
+            done.value += len(items)
+    db.dispose()
+
+
+def ceiling(herald: Herald, url: str, org_id: Any, user_id: Any, accounts: dict[str, list[Any]], items: int,
+            processes: int, batch: int) -> float:
+    insert_posts(herald, org_id, user_id, accounts, count=items, start=datetime.now(UTC) - timedelta(seconds=1),
+                 spread=0, label="ceiling")
+    done = multiprocessing.Value("i", 0)
+    workers = [multiprocessing.Process(target=_ceiling_worker, args=(url, w, batch, done)) for w in range(processes)]
+    t0 = time.monotonic()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return done.value / (time.monotonic() - t0)
+
+
+def main() -> int:
+    args = parse_args()
+    bench_db = BenchDatabase()
+    sandbox = SandboxProcess("--service-time-ms", str(args.service_ms), "--fault-rate-429", str(args.rate_429),
+                             "--fault-rate-5xx", str(args.rate_5xx), "--fault-429-reset-seconds", "1",
+                             "--processing-seconds", "image=0,gif=0,video=0")
+    daemons: list[DaemonProcess] = []
+    try:
+        upgrade(bench_db.url)
+        settings = Settings(database_url=bench_db.url, secret_key=SECRET, platform_mode="sandbox",
+                            sandbox_url=sandbox.url)
+        herald = Herald.create(settings)
+        platforms = [p for p in available_platforms() if p in SHAPE]
+        org_id, user_id = setup_org(herald)
+        accounts = create_accounts(herald, sandbox, org_id, platforms, args.posts + args.burst)
+        print(f"networks: {', '.join(platforms)}; accounts: {sum(map(len, accounts.values()))}", flush=True)
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("HERALD_")},
+               "HERALD_DATABASE_URL": bench_db.url, "HERALD_SECRET_KEY": SECRET, "HERALD_PLATFORM_MODE": "sandbox",
+               "HERALD_SANDBOX_URL": sandbox.url, "PYTHONUNBUFFERED": "1"}
+        log_dir = Path(tempfile.mkdtemp(prefix="herald-bench-"))
+        daemons = [DaemonProcess(env, f"bench-{i}", args.concurrency, log_dir) for i in range(args.daemons)]
+        time.sleep(3)  # daemons up and idle
+
+        start = datetime.now(UTC) + timedelta(seconds=5 + args.posts / 4000)
+        steady = insert_posts(herald, org_id, user_id, accounts, count=args.posts, start=start, spread=args.window,
+                              label="steady")
+        states = wait_settled(herald, org_id, set(steady), args.window + args.timeout)
+        print(f"steady phase settled: {dict(states)}", flush=True)
+        burst_at = datetime.now(UTC) + timedelta(seconds=4)
+        burst = insert_posts(herald, org_id, user_id, accounts, count=args.burst, start=burst_at, spread=0,
+                             label="burst")
+        states_b = wait_settled(herald, org_id, set(burst), args.timeout)
+        print(f"burst phase settled: {dict(states_b)}", flush=True)
+        for d in daemons:
+            d.stop()
+        daemons = []
+        posts = sandbox.posts()
+        steady_m = measure(herald, org_id, steady, posts)
+        burst_m = measure(herald, org_id, burst, posts)
+        rate = steady_m["published"] / steady_m["span_s"] if steady_m["span_s"] else 0.0
+        ceil = ceiling(herald, bench_db.url, org_id, user_id, accounts, args.ceiling_items, args.daemons, args.concurrency)
+        herald.close()
+        print(f"steady: {steady_m}\nburst: {burst_m}\nceiling (claim+complete, no HTTP): {ceil:.0f}/s", flush=True)
+        result = {
+            "posts": args.posts, "daemons": args.daemons, "concurrency": args.concurrency, "networks": platforms,
+            "publishes_per_s": round(rate, 1),
+            "lateness_p50_s": round(steady_m["lateness"]["p50"], 3),
+            "lateness_p99_s": round(steady_m["lateness"]["p99"], 3),
+            "lateness_max_s": round(steady_m["lateness"]["max"], 3),
+            "burst_lateness_p50_s": round(burst_m["lateness"]["p50"], 3),
+            "burst_lateness_p99_s": round(burst_m["lateness"]["p99"], 3),
+            "burst_lateness_max_s": round(burst_m["lateness"]["max"], 3),
+            "lost": steady_m["lost"] + burst_m["lost"],
+            "duplicates": steady_m["duplicates"] + burst_m["duplicates"],
+            "ceiling_per_s": round(ceil, 1),
+            "ratio_to_ceiling": round(rate / ceil, 3) if ceil else None,
+        }
+        print(json.dumps(result))
+        return 0
+    finally:
+        for d in daemons:
+            d.stop()
+        sandbox.stop()
+        bench_db.drop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
