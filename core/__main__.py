@@ -89,6 +89,25 @@ def cmd_connect_account(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from core.services.demo import DEMO_PASSWORD, seed_demo
+
+    herald = _herald()
+    try:
+        summary = seed_demo(herald)
+    finally:
+        herald.close()
+    if summary is None:
+        print("The database already has data; the demo organisation is only seeded into an empty one.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Seeded the demo organisation: {summary.history_posts} published and "
+          f"{summary.upcoming_posts} upcoming posts. Sign in as {', '.join(summary.users)} "
+          f"with password {DEMO_PASSWORD!r}.")
+    print(summary.org_id)
+    return 0
+
+
 def _usage(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -137,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh-token")
     p.add_argument("--expires-at", help="ISO 8601 with offset, e.g. 2027-01-31T00:00:00Z")
     p.set_defaults(func=cmd_connect_account)
+
+    p = sub.add_parser("seed-demo", help="seed the demo organisation into an empty database")
+    p.set_defaults(func=cmd_seed_demo)
     return parser
 
 

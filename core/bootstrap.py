@@ -20,4 +20,38 @@ def prepare(settings: Settings | None = None) -> Herald:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(settings.database_url)
-    return Herald.create(settings)
+    herald = Herald.create(settings)
+    if settings.platform_mode == "sandbox" and not settings.sandbox_url:
+        reconnect_sandbox_accounts(herald)
+    if settings.demo_enabled:
+        from core.services.demo import seed_demo
+
+        summary = seed_demo(herald)
+        if summary is not None:
+            log.info("seeded the demo organisation (%d published, %d upcoming posts)",
+                     summary.history_posts, summary.upcoming_posts)
+    return herald
+
+
+def reconnect_sandbox_accounts(herald: Herald) -> int:
+    """The in-process sandbox lives in memory: tell it again about the accounts (and tokens)
+    stored in the database, as a real network would still know them after a restart."""
+    from sqlalchemy import select
+
+    from core.db.models import SocialAccount
+    from core.platforms.registry import default_sandbox
+
+    sandbox = default_sandbox()
+    count = 0
+    with herald.db.unit_of_work(system=True, readonly=True) as uow:
+        for account in uow.session.scalars(select(SocialAccount).where(SocialAccount.status == "active")):
+            try:
+                creds = herald.accounts.credentials(account)
+                sandbox.register_account(account.platform, account.external_account_id, account.username,
+                                         creds.access_token, creds.refresh_token, account.expires_at,
+                                         extra=dict(account.extra or {}))
+                count += 1
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop start-up
+                log.warning("could not re-register %s account %s with the sandbox: %s",
+                            account.platform, account.account_id, exc)
+    return count
