@@ -67,7 +67,9 @@ CONNECTORS: dict[str, str] = {
     "instagram": "core.platforms.instagram:InstagramConnector",
     "twitter": "core.platforms.twitter:TwitterConnector",
     "youtube": "core.platforms.youtube:YouTubeConnector",
+    "snapchat": "core.platforms.snapchat:SnapchatConnector",
     "linkedin": "core.platforms.linkedin:LinkedInConnector",
+    "tiktok": "core.platforms.tiktok:TikTokConnector",
 }
 """Connector class per platform, as ``module:Class`` (imported on first use)."""
 

@@ -183,7 +183,7 @@ def _upcoming(herald: Herald, actors: dict[str, Actor], accounts: dict[str, uuid
 
 
 def _library(herald: Herald, editor: Actor) -> None:
-    items = [
+    items: list[dict[str, Any]] = [
         {"title": "Weekly offer", "content_type": "template", "category": "promotions",
          "content": "This week at [COMPANY]: [OFFER]. Valid until [DATE]!", "hashtags": ["brightside", "coffee"]},
         {"title": "New hire welcome", "content_type": "template", "category": "team",

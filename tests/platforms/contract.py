@@ -83,6 +83,16 @@ CASES: list[NetworkCase] = [
         id_pattern=r"^[A-Za-z0-9_-]{11}$",
         url_pattern=r"^https://www\.youtube\.com/(watch\?v=|shorts/)[A-Za-z0-9_-]{11}$",
         refresh="reconnect", simple_type="video"),
+    # Snapchat (Public Profile API, allowlisted apps only): refresh is covered in
+    # test_snapchat.py; the case registers no refresh token.
+    NetworkCase(
+        platform="snapchat", external_account_id="8a7c1e52-4b3d-4f6a-9c2e-00000000a042",
+        username="acme", post_types={"story": (IMAGE,), "reel": (VIDEO,), "video": (VIDEO,)},
+        id_pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        url_pattern=r"^https://www\.snapchat\.com/(add/acme|spotlight/[0-9a-f-]{36})$",
+        refresh="reconnect", simple_type="story", video_type="reel"),
+    # LinkedIn refresh tokens (partner apps only) do not rotate: the case registers none, and
+    # test_linkedin.py covers programmatic refresh.
     NetworkCase(
         platform="linkedin", external_account_id="Hx7Lq2Bv9K", username="Ada Lovelace",
         post_types={"text": (), "link": (), "image": (IMAGE,), "carousel": (IMAGE, IMAGE_2),
@@ -90,4 +100,13 @@ CASES: list[NetworkCase] = [
         id_pattern=r"^urn:li:(share|ugcPost):\d{19}$",
         url_pattern=r"^https://www\.linkedin\.com/feed/update/urn:li:(share|ugcPost):\d{19}$",
         refresh="reconnect"),
+    # TikTok photos are JPEG/WEBP only (no PNG), so the carousel pairs IMAGE with a WEBP.
+    NetworkCase(
+        platform="tiktok", external_account_id="_000AcmeCreatorOpenId0000000042",
+        username="acme.video",
+        post_types={"video": (VIDEO,), "reel": (VIDEO,), "image": (IMAGE,),
+                    "carousel": (IMAGE, f"{MEDIA}/third.webp?bytes=25000")},
+        id_pattern=r"^\d{19}$",
+        url_pattern=r"^https://www\.tiktok\.com/@acme\.video/(video|photo)/\d{19}$",
+        refresh="rotating", simple_type="image"),
 ]

@@ -47,7 +47,9 @@ NETWORKS: dict[str, str] = {
     "instagram": "core.platforms.sandbox.instagram:InstagramSandbox",
     "twitter": "core.platforms.sandbox.twitter:TwitterSandbox",
     "youtube": "core.platforms.sandbox.youtube:YouTubeSandbox",
+    "snapchat": "core.platforms.sandbox.snapchat:SnapchatSandbox",
     "linkedin": "core.platforms.sandbox.linkedin:LinkedInSandbox",
+    "tiktok": "core.platforms.sandbox.tiktok:TikTokSandbox",
 }
 """Simulated network per platform key, as ``module:Class``; add one line per new module."""
 
