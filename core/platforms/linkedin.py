@@ -279,7 +279,9 @@ class LinkedInConnector(Connector):
                                   json={"initializeUploadRequest": {"owner": author}})
             upload_url = str(self._value(body, "uploadUrl", f"{endpoint} initializeUpload"))
             urn = str(self._value(body, kind, f"{endpoint} initializeUpload"))
-            content_type = "application/pdf" if kind == "document" else media.content_type
+            content_type = media.content_type
+            if kind == "document" and content_type == "application/octet-stream":
+                content_type = "application/pdf"  # storage buckets often say octet-stream
             response = self.http.send("PUT", upload_url, token=token, content=media.read(),
                                       headers={"Content-Type": content_type})
         if response.status_code >= 400:

@@ -271,10 +271,8 @@ class YouTubeConnector(Connector):
         raise youtube_error(self.platform, response, self.now())
 
     def _check_upload_status(self, video_id: str, video: Mapping[str, Any]) -> None:
-        status = video.get("status") if isinstance(video.get("status"), Mapping) else {}
+        status, details = mapping(video.get("status")), mapping(video.get("processingDetails"))
         state = status.get("uploadStatus")
-        details = video.get("processingDetails")
-        details = details if isinstance(details, Mapping) else {}
         if state == "rejected":
             reason = status.get("rejectionReason") or "unknown reason"
             raise PermanentPlatformError(
@@ -367,7 +365,7 @@ class YouTubeConnector(Connector):
             body = self.read("youtube/v3/videos", account.access_token, {
                 "part": "statistics", "id": ",".join(batch), "maxResults": str(LOOKUP_BATCH)})
             for item in (i for i in body.get("items") or [] if isinstance(i, dict) and i.get("id")):
-                stats = item.get("statistics") if isinstance(item.get("statistics"), Mapping) else {}
+                stats = mapping(item.get("statistics"))
                 metrics[str(item["id"])] = MetricSnapshot(
                     external_id=str(item["id"]), likes=count(stats, "likeCount"),
                     comments=count(stats, "commentCount"), shares=0, views=count(stats, "viewCount"))
@@ -389,7 +387,8 @@ class YouTubeConnector(Connector):
                     "metrics": "shares", "dimensions": "video",
                     "filters": "video==" + ",".join(batch)})
                 body = json_object(self.platform, response)
-                columns = [c.get("name") for c in body.get("columnHeaders") or [] if isinstance(c, Mapping)]
+                columns = [str(c.get("name")) for c in body.get("columnHeaders") or []
+                           if isinstance(c, Mapping)]
                 for row in body.get("rows") or []:
                     record = dict(zip(columns, row, strict=False)) if isinstance(row, list) else {}
                     if record.get("video") is not None:
@@ -540,6 +539,10 @@ def is_short(request: PublishRequest, video: Mapping[str, Any] | None) -> bool:
 
 def video_url(video_id: str, *, short: bool = False) -> str:
     return f"{WEB}/shorts/{video_id}" if short else f"{WEB}/watch?v={video_id}"
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def count(values: Mapping[str, Any], name: str) -> int:

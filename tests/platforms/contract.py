@@ -33,6 +33,7 @@ class NetworkCase:
     extra: Mapping[str, Any] = field(default_factory=dict)
     simple_type: str = "text"  # the cheapest post type, for error tests
     video_type: str = "video"  # a post type with asynchronous processing
+    reports_likes: bool = True  # Snapchat's Public Profile stats have views and shares, no likes
 
     def request(self, post_type: str | None = None, text: str | None = None,
                 **options: Any) -> PublishRequest:
@@ -90,7 +91,7 @@ CASES: list[NetworkCase] = [
         username="acme", post_types={"story": (IMAGE,), "reel": (VIDEO,), "video": (VIDEO,)},
         id_pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
         url_pattern=r"^https://www\.snapchat\.com/(add/acme|spotlight/[0-9a-f-]{36})$",
-        refresh="reconnect", simple_type="story", video_type="reel"),
+        refresh="reconnect", simple_type="story", video_type="reel", reports_likes=False),
     # LinkedIn refresh tokens (partner apps only) do not rotate: the case registers none, and
     # test_linkedin.py covers programmatic refresh.
     NetworkCase(

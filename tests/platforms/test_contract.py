@@ -56,7 +56,9 @@ def test_a_media_post_without_media_is_refused_before_any_call(
 
 
 def test_validate_delegates_to_the_domain_rules(case: NetworkCase, connector: Connector) -> None:
-    request = PublishRequest("p", case.platform, "carousel", "x" * 70_000)
+    # A media post type without its media: every network reports too few media items.
+    media_type = next(t for t, urls in case.post_types.items() if urls)
+    request = PublishRequest("p", case.platform, media_type, "x" * 70_000)
 
     codes = {problem.code for problem in connector.validate(request)}
 
@@ -329,7 +331,7 @@ def test_metrics_come_back_normalised_and_grow_over_time(
     for post_id in ids:
         snapshot = later[post_id]
         assert snapshot.external_id == post_id
-        assert snapshot.views > 0 and snapshot.likes > 0
+        assert snapshot.views > 0 and (snapshot.likes > 0 or not case.reports_likes)
         assert min(snapshot.likes, snapshot.comments, snapshot.shares) >= 0
         assert snapshot.views >= early[post_id].views
         assert snapshot.likes >= early[post_id].likes

@@ -18,6 +18,7 @@ from core.platforms import (
     get_connector,
     make_pkce_pair,
 )
+from core.platforms.registry import CONNECTORS
 from core.platforms.twitter import TwitterConnector
 
 LIVE = Settings(platform_mode="live", sandbox_url=None)
@@ -71,12 +72,13 @@ def test_env_overrides_win_in_every_mode(monkeypatch: pytest.MonkeyPatch) -> Non
     assert base_urls("facebook", LIVE).api == "https://graph.facebook.com/v21.0"
 
 
-def test_unknown_platforms_are_refused_and_missing_connectors_say_so() -> None:
+def test_unknown_platforms_are_refused_and_missing_connectors_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationFailed):
         base_urls("myspace", LIVE)
+    assert available_platforms() == ("facebook", "instagram", "twitter", "linkedin", "tiktok", "youtube", "snapchat")
+    monkeypatch.delitem(CONNECTORS, "snapchat")
     with pytest.raises(PermanentPlatformError, match="no connector"):
         get_connector("snapchat", SANDBOX)
-    assert available_platforms() == ("facebook", "instagram", "twitter")
 
 
 def test_live_connectors_read_app_credentials_from_the_environment(

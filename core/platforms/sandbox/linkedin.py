@@ -51,6 +51,8 @@ VIDEO_PART_BYTES = 4 * 1024**2
 VIDEO_MAX_BYTES = 500 * 1024**2
 POSTS_PER_DAY = 150
 PERSON_DEFAULT = "hErAlDsAnDbOx"
+DOCUMENT_TYPES = ("application/pdf", "application/vnd.ms-powerpoint", "application/msword",
+                  "application/vnd.openxmlformats-officedocument")
 RESERVED = set("\\<>#~_|[]*(){}@")
 _TEMPLATE = re.compile(
     r"@\[(?P<name>[^\[\]\n]+)\]\(urn:li:(?:person|organization):[\w-]+\)"
@@ -374,9 +376,10 @@ class LinkedInSandbox(SandboxNetwork):
                               code="ILLEGAL_ARGUMENT"))
         if not call.body:
             raise Reply(error(400, "The request body is empty", code="ILLEGAL_ARGUMENT"))
-        if asset["kind"] == "document" and call.header("content-type") != "application/pdf":
-            raise Reply(error(400, "Documents are uploaded with Content-Type: application/pdf",
-                              code="ILLEGAL_ARGUMENT"))
+        if asset["kind"] == "document" and not (call.header("content-type") or "").startswith(
+                DOCUMENT_TYPES):
+            raise Reply(error(400, "Documents are PDF, PPT(X) or DOC(X) files: send their "
+                              "Content-Type", code="ILLEGAL_ARGUMENT"))
         if asset["kind"] != "video":
             asset["ready_at"] = call.now + timedelta(seconds=self.delay(asset["kind"]) or self.delay("image"))
             return httpx.Response(201)
@@ -384,7 +387,7 @@ class LinkedInSandbox(SandboxNetwork):
         if len(call.body) != last - first + 1:
             raise Reply(error(400, f"Part {index} must be bytes {first}-{last} "
                               f"({last - first + 1} bytes); got {len(call.body)}", code="ILLEGAL_ARGUMENT"))
-        etag = "/ambry-video/signedId/" + hashlib.sha256(call.body + urn.encode()).hexdigest()[:32]
+        etag = "/ambry-video/signedId/" + hashlib.sha256(f"{urn}/{index}".encode() + call.body).hexdigest()[:32]
         asset["etags"][index] = etag
         return httpx.Response(200, headers={"ETag": etag})
 

@@ -1,0 +1,488 @@
+"""Snapchat, through the Public Profile API (part of the Snap Marketing API).
+
+**Allowlisted apps only, Public Profiles only.** Snap opens the API to apps it allowlists (send
+the OAuth client id to a Snap contact); it posts to Public Profiles (creators and businesses),
+never to personal accounts. Login Kit is identity only and Creative Kit only hands media to the
+app, so this API is the only programmatic way to publish organically.
+
+Flow (PLATFORMS.md §7; one media item per post):
+
+1. encrypt the file: AES-256-CBC with a random 32-byte key and 16-byte IV, PKCS7 padding;
+2. ``POST /v1/public_profiles/{profile_id}/media`` ``{type: IMAGE|VIDEO, name, key, iv}`` (key
+   and IV base64) -> ``media_id``, a container that stays active for 24 hours;
+3. upload the *encrypted* bytes in parts of at most 32 MB: ``INIT`` (file name, size, number of
+   parts) -> ``upload_id`` with ``add_path`` and ``finalize_path``; ``ADD`` each part; ``FINALIZE``;
+4. wait (bounded) until the media is ``READY``;
+5. create the content: a Story (post type ``story``: image or video, ephemeral 24 h), a Saved
+   Story (a ``story`` with a title, <= 45 characters, permanent) or a Spotlight (post type ``reel``
+   or ``video``: video only, description <= 160 characters including hashtags, ``locale``
+   default ``en_US``).
+
+Only steps 1-2 and the stats endpoint are confirmed by Snap's documentation. The multipart
+endpoints follow the Marketing API's ``multipart-upload-v2?action=INIT|ADD|FINALIZE`` (whose
+answer names the paths for ADD and FINALIZE, which are followed as given); the media status read,
+the content endpoints and their fields, the listing used by ``find_existing``, the response
+shapes, token lifetimes and error codes are unconfirmed. Every path lives in ``SnapEndpoints``:
+set ``connector.endpoints`` to follow what Snap's allowlist documentation says.
+
+The media is named ``herald-{idempotency_key or post_id}`` so ``find_existing`` can find the
+content a lost answer created: media of that name in the window, then content using that media.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import math
+import secrets
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+from urllib.parse import urlencode, urljoin
+
+import httpx
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from core.errors import (
+    AuthPlatformError,
+    PermanentPlatformError,
+    PlatformError,
+    RetryablePlatformError,
+)
+from core.platforms.base import (
+    AccountCredentials,
+    Connector,
+    MetricSnapshot,
+    PublishRequest,
+    PublishResult,
+    TokenSet,
+    chunks,
+    search_since,
+)
+from core.platforms.http import body_excerpt, json_object, retry_after_header, what
+from core.platforms.media import SPOOL_MEMORY_BYTES, FetchedMedia, MediaFetchError, fetch_media
+
+log = logging.getLogger("herald.platforms.snapchat")
+
+WEB = "https://www.snapchat.com"
+SCOPE = "snapchat-marketing-api"
+IMAGE_MAX_BYTES = 20 * 1024**2  # JPEG/PNG; reports range from 5 to 20 MB (unconfirmed)
+VIDEO_MAX_BYTES = 500 * 1024**2  # MP4; reports range from 32 to 500 MB (unconfirmed)
+PART_MAX_BYTES = 32 * 1024**2  # "split -b 32m" (Profile Asset Management)
+ENCRYPT_BLOCK_BYTES = 1024**2
+THROTTLE_DEFAULT_WAIT = timedelta(seconds=60)  # a 429 without Retry-After
+STATS_BATCH = 50
+ASSET_TYPES = {"story": "STORY", "saved_story": "SAVED_STORY", "spotlight": "SPOTLIGHT"}
+STAT_FIELDS = "views,viewers,shares,screenshots"
+DEFAULT_LOCALE = "en_US"
+
+
+@dataclass(frozen=True)
+class SnapEndpoints:
+    """Paths below the API base (``https://businessapi.snapchat.com``) and the OAuth base
+    (``https://accounts.snapchat.com``). Only ``create_media`` and ``stats`` are confirmed."""
+
+    create_media: str = "v1/public_profiles/{profile_id}/media"
+    list_media: str = "v1/public_profiles/{profile_id}/media"
+    media: str = "v1/public_profiles/{profile_id}/media/{media_id}"
+    upload_init: str = "v1/media/{media_id}/multipart-upload-v2?action=INIT"
+    content: Mapping[str, str] = field(default_factory=lambda: {
+        "story": "v1/public_profiles/{profile_id}/stories",
+        "saved_story": "v1/public_profiles/{profile_id}/saved_stories",
+        "spotlight": "v1/public_profiles/{profile_id}/spotlights"})
+    stats: str = "v1/public_profiles/{profile_id}/stats"
+    me: str = "v1/me"
+    profiles: str = "v1/me/public_profiles"
+    authorize: str = "login/oauth2/authorize"
+    token: str = "login/oauth2/access_token"
+    revoke: str = "accounts/oauth2/revoke"
+
+
+def snapchat_error(platform: str, response: httpx.Response, now: datetime) -> PlatformError:
+    """Classify a Snap answer: ``{"request_status": "ERROR", "debug_message", "display_message",
+    "error_code"}`` or OAuth's ``{"error", "error_description"}``."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    body = body if isinstance(body, Mapping) else {}
+    if isinstance(body.get("error"), str):
+        code: Any = body["error"]
+        message = str(body.get("error_description") or code)
+    else:
+        code = body.get("error_code") or status
+        excerpt = body_excerpt(response)
+        message = str(body.get("debug_message") or body.get("display_message")
+                      or body.get("message") or f"HTTP {status} from {what(response)}"
+                      + (f": {excerpt[:200]}" if excerpt and not body else ""))
+    kwargs: dict[str, Any] = {"status": status, "network_code": code,
+                              "response_body": body_excerpt(response)}
+    if status == 401:
+        return AuthPlatformError(platform, message, **kwargs)
+    if status == 429:
+        retry_at = retry_after_header(response.headers, now) or now + THROTTLE_DEFAULT_WAIT
+        return RetryablePlatformError(platform, message, retry_after=retry_at, **kwargs)
+    if status >= 500:
+        return RetryablePlatformError(platform, message,
+                                      retry_after=retry_after_header(response.headers, now), **kwargs)
+    return PermanentPlatformError(platform, message, **kwargs)
+
+
+# --- encryption --------------------------------------------------------------------------------
+
+
+@dataclass
+class SealedMedia:
+    """Media encrypted with AES-256-CBC (PKCS7), spooled; close it when done."""
+
+    key: bytes = field(repr=False)
+    iv: bytes = field(repr=False)
+    size: int
+    file: IO[bytes] = field(repr=False)
+
+    def parts(self, size: int) -> Iterator[bytes]:
+        self.file.seek(0)
+        while block := self.file.read(size):
+            yield block
+
+    def close(self) -> None:
+        self.file.close()
+
+    def __enter__(self) -> SealedMedia:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def seal(media: FetchedMedia) -> SealedMedia:
+    """Encrypt ``media`` with a fresh random key and IV (what ``openssl enc -aes-256-cbc
+    -nosalt -K key -iv iv`` produces)."""
+    key, iv = secrets.token_bytes(32), secrets.token_bytes(16)
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    padder = padding.PKCS7(algorithms.AES.block_size).padder()
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115 - returned
+    for block in media.iter_chunks(ENCRYPT_BLOCK_BYTES):
+        spool.write(encryptor.update(padder.update(block)))
+    spool.write(encryptor.update(padder.finalize()) + encryptor.finalize())
+    return SealedMedia(key, iv, spool.tell(), spool)
+
+
+# --- the connector -----------------------------------------------------------------------------
+
+
+class SnapchatConnector(Connector):
+    platform = "snapchat"
+    default_scopes = (SCOPE,)
+    endpoints: SnapEndpoints = SnapEndpoints()
+    part_bytes: int = PART_MAX_BYTES
+    """Bytes per uploaded part of the encrypted file (at most 32 MB; tests set it small)."""
+
+    def url(self, path: str, **values: str) -> str:
+        """A path of ``endpoints`` (or one the API handed out, host-relative or absolute)."""
+        path = path.format(**values)
+        if path.startswith(("http://", "https://", "/")):
+            return urljoin(self.config.api_base.rstrip("/") + "/", path)
+        return self.api(path)
+
+    def call(self, method: str, url: str, *, token: str, outcome_critical: bool = False,
+             **kwargs: Any) -> dict[str, Any]:
+        response = self.http.send(method, url, token=token, outcome_critical=outcome_critical,
+                                  **kwargs)
+        if response.status_code >= 400:
+            raise snapchat_error(self.platform, response, self.now())
+        body = json_object(self.platform, response)
+        if str(body.get("request_status", "")).upper() == "ERROR":
+            raise snapchat_error(self.platform, response, self.now())
+        return body
+
+    # -- publishing
+    def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
+        kind = content_kind(request)
+        if kind is None:
+            raise self.unsupported(request)
+        self.require_media(request)
+        if len(request.media_urls) > 1:
+            raise PermanentPlatformError(self.platform, "Snapchat takes one media item per post")
+        media_id = self._upload(request, kind, account)
+        self._await_media(media_id, account)
+        body, item = self._create_content(kind, media_id, request, account)
+        content_id = self._id(item, "id", f"the {kind.replace('_', ' ')}")
+        return PublishResult(content_id, content_url(kind, content_id, account, item),
+                             {**body, "media_id": media_id, "kind": kind})
+
+    def _upload(self, request: PublishRequest, kind: str, account: AccountCredentials) -> str:
+        url = request.media_urls[0]
+        allowed = {"video"} if kind == "spotlight" else {"image", "video"}
+        limit = IMAGE_MAX_BYTES if request.kind_of(url) == "image" else VIDEO_MAX_BYTES
+        with fetch_media(url, max_bytes=limit, allowed_kinds=allowed,
+                         allow_hosts=self.config.media_allow_hosts, client=self.http.client,
+                         platform=self.platform) as media:
+            if media.kind == "image" and media.size > IMAGE_MAX_BYTES:
+                raise MediaFetchError(self.platform, url, f"it is {media.size} bytes; Snapchat "
+                                      f"takes images up to {IMAGE_MAX_BYTES}")
+            with seal(media) as sealed:
+                return self._send(sealed, media, request, account)
+
+    def _send(self, sealed: SealedMedia, media: FetchedMedia, request: PublishRequest,
+              account: AccountCredentials) -> str:
+        token, profile, name = account.access_token, profile_id(account), media_name(request)
+        created = self.call("POST", self.url(self.endpoints.create_media, profile_id=profile),
+                            token=token, json={
+                                "type": "IMAGE" if media.kind == "image" else "VIDEO",
+                                "name": name, "key": base64.b64encode(sealed.key).decode(),
+                                "iv": base64.b64encode(sealed.iv).decode()})
+        media_id = self._id(created, "media_id", "media creation", fallback=("media", "id"))
+        size = max(1, min(self.part_bytes, PART_MAX_BYTES))
+        init_url = self.url(self.endpoints.upload_init, media_id=media_id, profile_id=profile)
+        init = self.call("POST", init_url, token=token, data={
+            "file_name": f"{name}.{media.extension}", "file_size": str(sealed.size),
+            "number_of_parts": str(math.ceil(sealed.size / size))})
+        upload_id = self._id(init, "upload_id", "multipart INIT", fallback=("result", "upload_id"))
+        add = str(init.get("add_path") or init_url.replace("action=INIT", "action=ADD"))
+        finalize = str(init.get("finalize_path") or init_url.replace("action=INIT", "action=FINALIZE"))
+        for number, part in enumerate(sealed.parts(size), start=1):
+            self.call("POST", self.url(add), token=token,
+                      data={"part_number": str(number), "upload_id": upload_id},
+                      files={"file": (f"{name}.part{number}", part, "application/octet-stream")})
+        self.call("POST", self.url(finalize), token=token, data={"upload_id": upload_id})
+        return media_id
+
+    def _await_media(self, media_id: str, account: AccountCredentials) -> None:
+        """Poll until the media is ``READY``; ``FAILED`` is permanent, running out of time is
+        retryable (nothing was published)."""
+        url = self.url(self.endpoints.media, profile_id=profile_id(account), media_id=media_id)
+
+        def step() -> tuple[bool, str]:
+            found = self.call("GET", url, token=account.access_token).get("media")
+            media = found if isinstance(found, Mapping) else {}
+            state = str(media.get("media_status") or "")
+            if state == "FAILED":
+                raise PermanentPlatformError(
+                    self.platform, f"Snapchat could not process media {media_id}: "
+                    f"{media.get('failure_reason') or 'unknown reason'}", network_code="FAILED")
+            return state == "READY", state
+
+        self.wait(step, what=f"Snapchat media {media_id}")
+
+    def _create_content(self, kind: str, media_id: str, request: PublishRequest,
+                        account: AccountCredentials) -> tuple[dict[str, Any], dict[str, Any]]:
+        payload: dict[str, Any] = {"media_id": media_id}
+        if kind == "saved_story":
+            payload["title"] = " ".join(str(request.title).split())
+        if kind == "spotlight":
+            payload.update(description=request.text,
+                           locale=str(request.options.get("locale") or DEFAULT_LOCALE),
+                           skip_save_to_profile=not request.options.get("save_to_profile", True))
+        url = self.url(self.endpoints.content[kind], profile_id=profile_id(account))
+        body = self.call("POST", url, token=account.access_token, json=payload,
+                         outcome_critical=True)
+        item = body.get(kind)
+        return body, dict(item) if isinstance(item, Mapping) else {}
+
+    def _id(self, body: Mapping[str, Any], key: str, what_for: str,
+            fallback: tuple[str, str] | None = None) -> str:
+        value = body.get(key)
+        if value in (None, "") and fallback is not None:
+            outer = body.get(fallback[0])
+            value = outer.get(fallback[1]) if isinstance(outer, Mapping) else None
+        if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+            raise PermanentPlatformError(
+                self.platform, f"answered the {what_for} without {key}: {str(body)[:200]}",
+                response_body=str(body)[:2000])
+        return str(value)
+
+    # -- reconciliation
+    def find_existing(self, request: PublishRequest, account: AccountCredentials, *,
+                      since: datetime | None = None) -> PublishResult | None:
+        """Media named after this post in the window, then the content that uses it (the
+        oldest, should there be several). Stories older than 24 hours are gone."""
+        kind = content_kind(request)
+        if kind is None:
+            return None
+        since = since or search_since(request, self.now())
+        profile, token = profile_id(account), account.access_token
+        listed = self.call("GET", self.url(self.endpoints.list_media, profile_id=profile),
+                           token=token, params={"limit": "100"})
+        names = {str(m["id"]) for m in unwrap(listed, "media") if m.get("id")
+                 and m.get("name") == media_name(request)
+                 and (parse_time(m.get("created_at")) or since) >= since}
+        if not names:
+            return None
+        body = self.call("GET", self.url(self.endpoints.content[kind], profile_id=profile),
+                         token=token, params={"limit": "100"})
+        found = [item for item in unwrap(body, plural(kind))
+                 if str(item.get("media_id")) in names and item.get("id")]
+        if not found:
+            return None
+        item = min(found, key=lambda i: parse_time(i.get("created_at")) or since)
+        return PublishResult(str(item["id"]), content_url(kind, str(item["id"]), account, item), item)
+
+    # -- metrics
+    def fetch_metrics(self, external_ids: Sequence[str], account: AccountCredentials
+                      ) -> dict[str, MetricSnapshot]:
+        """Lifetime totals per asset. The ids do not say which kind of content they are, so each
+        batch is asked for as every asset type; an id appears under its own. Snapchat reports
+        no likes or comments; screenshots are reported as saves."""
+        url = self.url(self.endpoints.stats, profile_id=profile_id(account))
+        metrics: dict[str, MetricSnapshot] = {}
+        for batch in chunks(list(dict.fromkeys(external_ids)), STATS_BATCH):
+            for asset_type in ASSET_TYPES.values():
+                body = self.call("GET", url, token=account.access_token, params={
+                    "assetType": asset_type, "assetIds": ",".join(batch),
+                    "fields": STAT_FIELDS, "granularity": "TOTAL"})
+                for row in unwrap(body, "total_stats"):
+                    found = row.get("stats")
+                    stats: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+                    if row.get("id") is None or str(row["id"]) not in batch:
+                        continue
+                    metrics[str(row["id"])] = MetricSnapshot(
+                        external_id=str(row["id"]), likes=0, comments=0,
+                        shares=count(stats, "shares"), views=count(stats, "views"),
+                        saves=count(stats, "screenshots"), reach=count(stats, "viewers"))
+        return metrics
+
+    # -- OAuth 2.0
+    def authorize_url(self, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
+        params = {"client_id": self.config.client_id or "", "redirect_uri": redirect_uri,
+                  "response_type": "code", "scope": " ".join(self.scopes), "state": state}
+        if code_challenge:
+            params.update(code_challenge=code_challenge, code_challenge_method="S256")
+        return self.oauth(self.endpoints.authorize) + "?" + urlencode(params)
+
+    def _token_call(self, form: dict[str, str]) -> dict[str, Any]:
+        form.update(client_id=self.config.client_id or "",
+                    client_secret=self.config.client_secret or "")
+        response = self.http.send("POST", self.oauth(self.endpoints.token), data=form)
+        if response.status_code in (400, 401):
+            error = snapchat_error(self.platform, response, self.now())
+            raise AuthPlatformError(self.platform, error.network_message, status=error.status,
+                                    network_code=error.network_code,
+                                    response_body=error.response_body)
+        if response.status_code >= 400:
+            raise snapchat_error(self.platform, response, self.now())
+        return json_object(self.platform, response)
+
+    def _token_set(self, body: dict[str, Any], refresh: str | None,
+                   identity: dict[str, Any]) -> TokenSet:
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise PermanentPlatformError(self.platform, "answered the token request without "
+                                         "access_token")
+        return TokenSet(access_token=access, refresh_token=body.get("refresh_token") or refresh,
+                        expires_at=self.expires_in(body.get("expires_in")),
+                        scopes=tuple(str(body.get("scope") or "").split()), account=identity,
+                        raw={k: v for k, v in body.items()
+                             if k not in ("access_token", "refresh_token")})
+
+    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
+        """Code -> tokens -> the Public Profiles this login may post to (the first is the
+        account; all are in ``choices``)."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        tokens = self._token_set(self._token_call(form), None, {})
+        token = tokens.access_token
+        me = self.call("GET", self.url(self.endpoints.me), token=token).get("me") or {}
+        profiles = unwrap(self.call("GET", self.url(self.endpoints.profiles), token=token),
+                          "public_profiles")
+        choices = [{"external_account_id": str(p["id"]),
+                    "username": str(p.get("username") or p.get("display_name") or p["id"]),
+                    "extra": {"profile_id": str(p["id"]),
+                              "organization_id": me.get("organization_id") if isinstance(me, Mapping) else None}}
+                   for p in profiles if p.get("id")]
+        if not choices:
+            raise PermanentPlatformError(
+                self.platform, "this login manages no Snapchat Public Profile (the Public Profile "
+                "API posts only to Public Profiles, and only for allowlisted apps)")
+        return replace(tokens, account={**choices[0], "choices": choices})
+
+    def refresh_token(self, account: AccountCredentials) -> TokenSet:
+        if not account.refresh_token:
+            raise AuthPlatformError(self.platform, "no refresh token stored: reconnect the account")
+        body = self._token_call({"grant_type": "refresh_token",
+                                 "refresh_token": account.refresh_token})
+        return self._token_set(body, account.refresh_token, {
+            "external_account_id": account.external_account_id, "username": account.username,
+            "extra": dict(account.extra)})
+
+    def revoke(self, account: AccountCredentials) -> None:
+        for token in (account.refresh_token, account.access_token):
+            if not token:
+                continue
+            response = self.http.send("POST", self.oauth(self.endpoints.revoke),
+                                      data={"token": token, "client_id": self.config.client_id or ""})
+            if response.status_code in (400, 401):
+                log.info("Snapchat token already invalid; nothing to revoke")
+            elif response.status_code >= 400:
+                raise snapchat_error(self.platform, response, self.now())
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def content_kind(request: PublishRequest) -> str | None:
+    """``story`` (a ``story`` without a title), ``saved_story`` (with one), ``spotlight``
+    (``reel`` or ``video``), else ``None``."""
+    if request.post_type == "story":
+        return "saved_story" if (request.title or "").strip() else "story"
+    if request.post_type in ("reel", "video"):
+        return "spotlight"
+    return None
+
+
+def plural(kind: str) -> str:
+    return {"story": "stories", "saved_story": "saved_stories", "spotlight": "spotlights"}[kind]
+
+
+def media_name(request: PublishRequest) -> str:
+    return f"herald-{request.idempotency_key or request.post_id}"
+
+
+def profile_id(account: AccountCredentials) -> str:
+    return str(account.extra.get("profile_id") or account.external_account_id)
+
+
+def content_url(kind: str, content_id: str, account: AccountCredentials,
+                item: Mapping[str, Any]) -> str:
+    """The link the API gives, else Spotlight's own page or the profile (where stories show)."""
+    given = item.get("share_url") or item.get("url")
+    if isinstance(given, str) and given.startswith("https://"):
+        return given
+    if kind == "spotlight":
+        return f"{WEB}/spotlight/{content_id}"
+    return f"{WEB}/add/{account.username.lstrip('@')}"
+
+
+def unwrap(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    """Items of a Snap list, plain or wrapped as ``{"sub_request_status", "<singular>": {...}}``."""
+    items: list[dict[str, Any]] = []
+    for entry in body.get(key) or []:
+        if not isinstance(entry, Mapping):
+            continue
+        inner = [v for k, v in entry.items() if k != "sub_request_status" and isinstance(v, Mapping)]
+        items.append(dict(inner[0]) if len(entry) == 2 and "sub_request_status" in entry and inner
+                     else dict(entry))
+    return items
+
+
+def count(values: Mapping[str, Any], name: str) -> int:
+    value = values.get(name)
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
