@@ -163,12 +163,22 @@ class SchedulerRuntime:
             log.debug("could not remove heartbeat of %s", self.worker.worker_id)
 
 
+_EMBEDDED: list[SchedulerRuntime] = []
+
+
 def start_embedded(herald: Herald, *, concurrency: int = 2) -> SchedulerRuntime:
     """Publish from inside the dashboard process (HERALD_EMBEDDED_SCHEDULER)."""
     herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
     runtime = SchedulerRuntime(herald, worker_id=f"embedded-{new_worker_id()}", concurrency=concurrency)
     log.info("embedded scheduler started (%s)", runtime.worker.worker_id)
+    _EMBEDDED.append(runtime)
     return runtime.start_background()
+
+
+def stop_embedded() -> None:
+    """Stop every embedded runtime this process started (tests, and interpreter shutdown)."""
+    while _EMBEDDED:
+        _EMBEDDED.pop().stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,38 @@
+"""The dashboard entry point starts on the embedded default: migrates, seeds the demo org,
+starts the embedded scheduler, and renders without an exception."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key in ("HERALD_SANDBOX_URL", "HERALD_SECRET_KEY", "HERALD_DEMO", "HERALD_EMBEDDED_SCHEDULER"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HERALD_DATABASE_URL", f"sqlite:///{tmp_path / 'herald.db'}")
+    monkeypatch.setenv("HERALD_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("HERALD_PLATFORM_MODE", "sandbox")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_app_starts_on_the_embedded_default(embedded_env: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "migrated and reachable" in text and "embedded mode" in text
+    assert (embedded_env / "secret.key").exists() and (embedded_env / "secret.key").stat().st_mode & 0o777 == 0o600
+    # Stop the embedded worker this test started, so it does not outlive the test.
+    from scheduler_daemon import stop_embedded
+
+    stop_embedded()
