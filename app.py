@@ -1,36 +1,50 @@
-"""Herald's Streamlit entry point.
+"""Herald's dashboard: the frame (sign-in, navigation by role), nothing else.
 
-The full dashboard (calendar, composer, approvals, library, best times, performance, queue,
-accounts, settings) is the next milestone; until then this page shows that the core is up.
+Every page is a short script under pages/; all logic lives in core.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core.bootstrap import prepare
-
-
-@st.cache_resource
-def herald():  # type: ignore[no-untyped-def]
-    app = prepare()
-    if app.settings.embedded_scheduler_enabled:
-        # One publishing worker per dashboard process, so the embedded default needs no daemon.
-        from scheduler_daemon import start_embedded
-
-        start_embedded(app)
-    return app
-
+from core.demo_accounts import demo_note
+from ui.context import current_actor, herald_app, show_flashes, sign_out
 
 st.set_page_config(page_title="Herald", page_icon="📣", layout="wide")
-st.title("📣 Herald")
-st.info(
-    "The dashboard is being built. The core is ready: data model, scheduling, approvals, "
-    "calendar, content library and best-time services, usable through `python -m core`."
-)
-app = herald()
-st.write(f"Database: `{app.settings.database_url}` — migrated and reachable.")
-st.write(f"Platform mode: **{app.settings.platform_mode}**")
-if app.settings.embedded_scheduler_enabled:
-    st.write("Scheduler: running inside this process (embedded mode).")
-st.caption("Admin commands: `python -m core migrate | create-org | create-user` (see README).")
+
+app = herald_app()
+actor = current_actor()
+
+if actor is None:
+    page = st.navigation([st.Page("pages/sign_in.py", title="Sign in", icon="🔑", default=True)])
+else:
+    org = app.orgs.get_org(actor)
+    plan = [
+        st.Page("pages/calendar.py", title="Calendar", icon="🗓️", default=True),
+        st.Page("pages/composer.py", title="Composer", icon="✍️"),
+        st.Page("pages/approvals.py", title="Approvals", icon="✅"),
+        st.Page("pages/library.py", title="Library", icon="📚"),
+    ]
+    analyse = [
+        st.Page("pages/best_times.py", title="Best times", icon="⏰"),
+        st.Page("pages/performance.py", title="Performance", icon="📈"),
+    ]
+    operate = [
+        st.Page("pages/queue.py", title="Queue", icon="🚦"),
+        st.Page("pages/accounts.py", title="Accounts", icon="🔗"),
+    ]
+    if actor.role == "admin":
+        operate.append(st.Page("pages/settings.py", title="Settings", icon="⚙️"))
+    with st.sidebar:
+        st.markdown(f"**{actor.name}**  \n{actor.email}")
+        st.caption(f"Role: {actor.role} · {org.name} · times in {org.timezone}")
+        if st.button("Sign out", use_container_width=True):
+            sign_out("You are signed out.")
+            st.rerun()
+        note = demo_note(app.settings)
+        if note:
+            st.caption(note)
+    page = st.navigation({"Plan": plan, "Analyse": analyse, "Operate": operate})
+
+show_flashes()
+page.run()
