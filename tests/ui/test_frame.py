@@ -43,12 +43,3 @@ def test_settings_page_is_for_admins_only(app_as) -> None:  # type: ignore[no-un
     refused = app_as("manager", "pages/settings.py")
     assert not refused.exception
     assert any("Only admins" in e.value for e in refused.error)
-
-
-def test_sign_out(app_as) -> None:  # type: ignore[no-untyped-def]
-    from ui.context import ACTOR
-
-    at = app_as("viewer")
-    at.sidebar.button[0].click().run()
-    assert not at.exception
-    assert ACTOR not in at.session_state
