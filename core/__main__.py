@@ -1,7 +1,7 @@
 """Admin commands: ``python -m core <command> ...``.
 
-Each command prints what it did; the id of anything created is the last line, so scripts can
-capture it. Bad arguments give a clear message on stderr and exit code 2.
+Each command prints what it did; the id of anything created is the last line (for
+create-api-token, the token itself, shown only then), so scripts can capture it. Bad arguments give a clear message on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -108,6 +108,22 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_api_token(args: argparse.Namespace) -> int:
+    if args.expires_days is not None and args.expires_days < 1:
+        return _usage(f"--expires-days must be a whole number of days, 1 or more (got {args.expires_days})")
+    herald = _herald()
+    try:
+        token, plain = herald.api_tokens.create_for_email(args.email, name=args.name,
+                                                          expires_days=args.expires_days)
+    finally:
+        herald.close()
+    expiry = f"expires {token.expires_at.isoformat()}" if token.expires_at else "does not expire"
+    print(f"Created API token {token.name!r} for {token.user_email} ({expiry}).")
+    print("Copy it now: it is shown only once and cannot be recovered (only its hash is stored).")
+    print(plain)
+    return 0
+
+
 def _usage(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -156,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh-token")
     p.add_argument("--expires-at", help="ISO 8601 with offset, e.g. 2027-01-31T00:00:00Z")
     p.set_defaults(func=cmd_connect_account)
+
+    p = sub.add_parser("create-api-token", help="create an API token for a user; prints the token last, once")
+    p.add_argument("--email", required=True, help="the user the token acts as")
+    p.add_argument("--name", default="command line", help="what the token is for")
+    p.add_argument("--expires-days", type=int, help="days until it expires (default: never)")
+    p.set_defaults(func=cmd_create_api_token)
 
     p = sub.add_parser("seed-demo", help="seed the demo organisation into an empty database")
     p.set_defaults(func=cmd_seed_demo)

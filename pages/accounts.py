@@ -1,11 +1,120 @@
-"""Placeholder until this page is built."""
+"""Connected social accounts: status and expiry warnings, connect through OAuth, disconnect."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from ui.context import require_actor
+from core.domain.platforms import PLATFORM_NAMES, PLATFORMS
+from core.errors import HeraldError
+from core.services.sandbox_connect import connect_sandbox_account, sandbox_consent_in_process
+from ui.accounts_view import SNAPCHAT_NOTE, account_line, load_accounts, redirect_uri
+from ui.context import changed, flash, herald_app, require_actor, show_error
+from ui.widgets import platform_label
+
+CONFIRM_DISCONNECT = "accounts.confirm_disconnect"  # session key: the account id awaiting confirmation
+OAUTH_LINK = "accounts.oauth_link"  # session key: (platform, authorize URL) of a started connection
 
 actor = require_actor()
-st.title("accounts".capitalize())
-st.info("This page is being built.")
+app = herald_app()
+tz = app.orgs.get_org(actor).timezone
+can_manage = actor.can("accounts.manage")
+st.title("Accounts")
+
+
+def finish_callback() -> None:
+    """The network sent the browser back here with ``code`` and ``state`` (or an ``error``)."""
+    params = st.query_params.to_dict()
+    st.query_params.clear()
+    st.session_state.pop(OAUTH_LINK, None)
+    if params.get("error"):
+        st.warning(f"The network did not connect the account: {params.get('error_description') or params['error']}.")
+        return
+    try:
+        view = app.accounts.finish_oauth(actor, state=params.get("state", ""), code=params.get("code", ""))
+    except HeraldError as exc:
+        show_error(exc)
+        return
+    changed()
+    flash("success", f"Connected {PLATFORM_NAMES[view.platform]} account @{view.username}.")
+    st.rerun()
+
+
+if "state" in st.query_params and ("code" in st.query_params or "error" in st.query_params):
+    finish_callback()
+
+accounts = load_accounts(actor)
+st.caption(f"Herald publishes through these accounts. Times in **{tz}**."
+           + ("" if can_manage else " Only admins can connect or disconnect accounts."))
+if not [a for a in accounts if a.status == "active"]:
+    st.info("No account is connected yet, so nothing can publish. "
+            + ("Connect one below." if can_manage else "Ask an admin to connect one."))
+
+for platform in PLATFORMS:
+    mine = [a for a in accounts if a.platform == platform]
+    with st.container(border=True):
+        st.markdown(f"#### {platform_label(platform)}")
+        if platform == "snapchat":
+            st.info(SNAPCHAT_NOTE, icon="👻")
+        if not mine:
+            st.caption("Not connected.")
+        for account in mine:
+            st.markdown(account_line(account, tz))
+            if account.warning:
+                st.warning(f"@{account.username}: {account.warning}", icon="⚠️")
+            if not can_manage or account.status == "revoked":
+                continue
+            key = str(account.account_id)
+            if st.session_state.get(CONFIRM_DISCONNECT) != key:
+                if st.button("Disconnect", key=f"disconnect-{key}"):
+                    st.session_state[CONFIRM_DISCONNECT] = key
+                    st.rerun()
+                continue
+            st.error(f"Disconnect @{account.username}? Herald revokes its token and stops publishing to it; "
+                     "scheduled posts for this network will fail until you reconnect.")
+            yes, no = st.columns(2)
+            if yes.button("Yes, disconnect", key=f"confirm-{key}", type="primary"):
+                st.session_state.pop(CONFIRM_DISCONNECT, None)
+                try:
+                    view = app.accounts.disconnect(actor, account.account_id)
+                except HeraldError as exc:
+                    show_error(exc)
+                else:
+                    changed()
+                    flash("success", f"Disconnected @{view.username}. {view.status_reason or ''}".strip())
+                    st.rerun()
+            if no.button("Keep it", key=f"keep-{key}"):
+                st.session_state.pop(CONFIRM_DISCONNECT, None)
+                st.rerun()
+
+if can_manage:
+    st.subheader("Connect an account")
+    platform = st.selectbox("Network", PLATFORMS, format_func=platform_label, key="connect-platform")
+    if platform == "snapchat":
+        st.caption(SNAPCHAT_NOTE)
+    if sandbox_consent_in_process(app.settings):
+        st.caption("Sandbox mode: the networks are simulated inside Herald, so Herald accepts the simulated "
+                   "consent screen for you and then completes the real OAuth exchange.")
+        if st.button("Connect (sandbox)", type="primary"):
+            try:
+                with st.spinner(f"Connecting {PLATFORM_NAMES[platform]}…"):
+                    view = connect_sandbox_account(app.accounts, app.connectors, actor, platform,
+                                                   redirect_uri=redirect_uri())
+            except HeraldError as exc:
+                show_error(exc)
+            else:
+                changed()
+                flash("success", f"Connected {PLATFORM_NAMES[platform]} account @{view.username}.")
+                st.rerun()
+    else:
+        if st.button(f"Connect {PLATFORM_NAMES[platform]}", type="primary"):
+            try:
+                start = app.accounts.start_oauth(actor, platform, redirect_uri())
+            except HeraldError as exc:
+                show_error(exc)
+            else:
+                st.session_state[OAUTH_LINK] = (platform, start.authorize_url)
+        link = st.session_state.get(OAUTH_LINK)
+        if link and link[0] == platform:
+            st.link_button(f"Continue to {PLATFORM_NAMES[platform]} to allow Herald", link[1], type="primary")
+            st.caption("The network asks you to sign in and allow Herald, then sends you back to this page "
+                       "(sign in to Herald again if asked) to finish. The link is valid for 15 minutes.")

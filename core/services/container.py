@@ -10,6 +10,8 @@ from core.clock import Clock, SystemClock
 from core.config import Settings, get_settings
 from core.db.engine import Database
 from core.services.accounts import AccountService
+from core.services.analytics import AnalyticsService
+from core.services.api_tokens import ApiTokenService
 from core.services.approvals import ApprovalService
 from core.services.best_times import BestTimeService
 from core.services.calendar import CalendarService
@@ -40,6 +42,8 @@ class Herald:
     publishing: PublishingService
     metrics: MetricsService
     ops: OpsService
+    api_tokens: ApiTokenService
+    analytics: AnalyticsService
 
     @classmethod
     def create(
@@ -76,6 +80,8 @@ class Herald:
             publishing=publishing,
             metrics=publishing.metrics,
             ops=OpsService(db, clock),
+            api_tokens=ApiTokenService(db, clock),
+            analytics=AnalyticsService(db, clock),
         )
 
     def close(self) -> None:

@@ -156,6 +156,8 @@ class LibraryService(Service):
         actor.require("library.write")
         with self.uow(actor) as uow:
             item = get_owned(uow.session, ContentLibraryItem, actor, content_id, "library item")
+            if item.created_by != actor.user_id and not actor.can("library.delete_any"):
+                raise Forbidden("Only a manager or admin can edit someone else's library item")
             merged = {"content_type": item.content_type, "content": item.content,
                       "media_urls": item.media_urls, "metadata": item.meta, **changes}
             values = check_item(merged, partial=True)

@@ -34,6 +34,29 @@ class HeartbeatView:
     alive: bool
 
 
+@dataclass(frozen=True)
+class QueueItemView:
+    """One queue item as ops read it: which post, which network, where it stands and why."""
+
+    queue_id: uuid.UUID
+    post_id: uuid.UUID
+    title: str
+    platform: str
+    status: str
+    scheduled_for: datetime
+    next_attempt_at: datetime
+    attempts: int
+    max_attempts: int
+    last_attempt_at: datetime | None
+    error_message: str | None  # the network's own message for failures
+
+
+def circuit_states(heartbeats: list[HeartbeatView]) -> list[dict[str, Any]]:
+    """Every worker's circuit breakers (from its heartbeat), one row per worker x network."""
+    return [{"worker_id": h.worker_id, "platform": platform, "alive": h.alive, **dict(state)}
+            for h in heartbeats for platform, state in sorted((h.info.get("circuits") or {}).items())]
+
+
 @contextmanager
 def cluster_lock(db: Database, name: str) -> Iterator[bool]:
     """A PostgreSQL advisory lock, so a periodic job runs once across all daemons. Yields
@@ -85,6 +108,24 @@ class OpsService(Service):
             from datetime import UTC
             value = value.replace(tzinfo=UTC)
         return value
+
+    def queue_items(self, actor: Actor, *, statuses: tuple[str, ...], limit: int = 50,
+                    newest_first: bool = True) -> list[QueueItemView]:
+        """The org's items in ``statuses``: by last attempt, newest first (failures), or by due
+        time, oldest first (``newest_first=False``: what is waiting longest)."""
+        q = PublishingQueueItem
+        order = ((func.coalesce(q.last_attempt_at, q.next_attempt_at).desc(),) if newest_first
+                 else (q.next_attempt_at.asc(),))
+        with self.uow(actor, readonly=True) as uow:
+            rows = uow.session.execute(
+                select(q, ScheduledPost.title, ScheduledPost.content)
+                .join(ScheduledPost, ScheduledPost.post_id == q.scheduled_post_id)
+                .where(q.org_id == actor.org_id, q.status.in_(statuses))
+                .order_by(*order, q.queue_id).limit(limit))
+            return [QueueItemView(i.queue_id, i.scheduled_post_id, title or (content or "")[:60], i.platform,
+                                  i.status, i.scheduled_for, i.next_attempt_at, i.attempts, i.max_attempts,
+                                  i.last_attempt_at, i.error_message)
+                    for i, title, content in rows]
 
     def queue_overview(self, actor: Actor) -> dict[str, Any]:
         """Depth by status and network, the oldest due item, and lateness, for the org."""

@@ -173,7 +173,7 @@ class SchedulingService(Service):
 
     def update_post(self, actor: Actor, post_id: Any, changes: dict[str, Any], *, force: bool = False) -> ScheduleResult:
         """Edit a post. Content or platform edits send an approved (or rejected) post back to
-        pending; a new ``scheduled_at`` reschedules it."""
+        pending; a new ``scheduled_at`` reschedules it; ``submit_for_approval`` submits it."""
         with self.uow(actor) as uow:
             post = get_owned(uow.session, ScheduledPost, actor, post_id, "post")
             require_can_edit(actor, post)
@@ -201,6 +201,10 @@ class SchedulingService(Service):
                 if "platforms" in changed:
                     conflicts = self._check(uow.session, org, post, post.scheduled_at, force)
                 sync_queue(uow.session, post)
+            if changes.get("submit_for_approval") and org.approval_required and post.approval_status in (
+                ApprovalStatus.NOT_SUBMITTED, ApprovalStatus.REJECTED,
+            ):
+                self._submit(post)  # in the same transaction as the edit: never half-saved
             post.updated_at = self.now()
             audit(uow.session, actor, actor.org_id, "post.updated", "post", post.post_id, self.now(),
                   {"fields": changed + (["scheduled_at"] if changes.get("scheduled_at") else [])})
