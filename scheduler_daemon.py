@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from core.bootstrap import prepare
 from core.services.container import Herald
 from core.services.ops import cluster_lock, new_worker_id
-from core.services.worker import PgWakeup, QueueWorker
+from core.services.worker import DEFAULT_CONCURRENCY, PgWakeup, QueueWorker
 
 log = logging.getLogger("herald.daemon")
 
@@ -39,7 +39,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Herald scheduler daemon")
     parser.add_argument("--once", action="store_true", help="process everything due now, then exit")
     parser.add_argument("--worker-id", default=None, help="unique name of this daemon (default host-pid)")
-    parser.add_argument("--concurrency", type=int, default=8, help="publishes in flight at once (default 8)")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                        help=f"publishes in flight at once (threads; default {DEFAULT_CONCURRENCY})")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--lease-seconds", type=int, default=None,
                         help="claim lease (default HERALD_QUEUE_LEASE_SECONDS, 60)")
@@ -127,7 +128,7 @@ class SchedulerRuntime:
     """A worker plus this process's periodic jobs: run in the foreground by the daemon, or in
     a background thread inside the dashboard (embedded mode, the SQLite default)."""
 
-    def __init__(self, herald: Herald, *, worker_id: str | None = None, concurrency: int = 8,
+    def __init__(self, herald: Herald, *, worker_id: str | None = None, concurrency: int = DEFAULT_CONCURRENCY,
                  lease_seconds: int | None = None) -> None:
         self.herald = herald
         self.lease_seconds = lease_seconds or herald.settings.queue_lease_seconds
@@ -195,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               args.lease_seconds or herald.settings.queue_lease_seconds)
         herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
         worker.drain(timeout=3600)
+        worker.close()
         log.info("--once: %s", worker.stats.by_outcome or "nothing was due")
         herald.close()
         return 0

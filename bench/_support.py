@@ -70,12 +70,13 @@ class SandboxProcess:
 
 
 class DaemonProcess:
-    def __init__(self, env: dict[str, str], worker_id: str, concurrency: int, log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], worker_id: str, concurrency: int | None, log_dir: Path) -> None:
         self.log_path = log_dir / f"{worker_id}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "scheduler_daemon.py", "--worker-id", worker_id, "--concurrency", str(concurrency),
-             "--log-level", "WARNING"], cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            [sys.executable, "scheduler_daemon.py", "--worker-id", worker_id,
+             *(("--concurrency", str(concurrency)) if concurrency else ()), "--log-level", "WARNING"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -9,20 +9,26 @@ without ``uow.commit()``; leaving the block otherwise rolls back.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled PostgreSQL connection idle for longer than this is pinged before use (the server may
+# have restarted meanwhile); one used more recently has just proven itself, and pinging it would
+# cost a round trip per transaction on the daemon's hot path.
+PING_AFTER_IDLE_SECONDS = 2.0
 
 
 class UnitOfWork:
@@ -66,9 +72,10 @@ class Database:
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
-        engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
         if self.app_role:
             event.listen(engine, "connect", self._pg_set_role)
+        _ping_idle_connections(engine)
         return engine
 
     def _pg_set_role(self, dbapi_conn: Any, _record: Any) -> None:
@@ -91,11 +98,7 @@ class Database:
     def _scope_transaction(self, session: Session, _tx: Any, connection: Any) -> None:
         if self.dialect != "postgresql":
             return
-        org_id = session.info.get("org_id")
-        connection.execute(
-            text("SELECT set_config('herald.org_id', :org, true), set_config('herald.system', :sys, true)"),
-            {"org": str(org_id) if org_id else "", "sys": "on" if session.info.get("system") else "off"},
-        )
+        _set_scope(connection, session.info.get("org_id"), bool(session.info.get("system")))
 
     @contextmanager
     def unit_of_work(
@@ -123,8 +126,75 @@ class Database:
                 session.rollback()
             session.close()
 
+    @contextmanager
+    def transaction(
+        self, org_id: uuid.UUID | None = None, *, system: bool = False, readonly: bool = False,
+        settings: Mapping[str, str] | None = None,
+    ) -> Iterator[Connection]:
+        """The unit of work of the queue's hot path: the same scope and rules as
+        ``unit_of_work`` (one org, or explicitly the system; nothing persists without
+        ``commit()``), on a plain Core connection, without a Session and its identity map.
+
+        ``settings`` are PostgreSQL settings for this transaction only (e.g. planner switches),
+        set in the same round trip as the scope.
+        """
+        if org_id is None and not system:
+            raise ValueError("a unit of work needs an org_id (or system=True)")
+        conn = self.engine.connect()
+        try:
+            if self.is_sqlite:
+                conn.execution_options(herald_sqlite_begin="DEFERRED" if readonly else "IMMEDIATE")
+                conn.begin()
+            else:
+                conn.begin()
+                _set_scope(conn, org_id, system, settings)
+            yield conn
+        finally:
+            conn.close()  # rolls back whatever was not committed
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_SCOPE_SQL: dict[int, Any] = {}
+
+
+def _set_scope(connection: Any, org_id: uuid.UUID | None, system: bool,
+               settings: Mapping[str, str] | None = None) -> None:
+    """Write the transaction's org (or system) scope, which the RLS policies read, and any
+    extra transaction-local settings: one statement, one round trip."""
+    extra = list((settings or {}).items())
+    sql = _SCOPE_SQL.get(len(extra))
+    if sql is None:
+        sql = _SCOPE_SQL[len(extra)] = text(
+            "SELECT set_config('herald.org_id', :org, true), set_config('herald.system', :sys, true)"
+            + "".join(f", set_config(:k{i}, :v{i}, true)" for i in range(len(extra))))
+    params: dict[str, Any] = {"org": str(org_id) if org_id else "", "sys": "on" if system else "off"}
+    for i, (key, value) in enumerate(extra):
+        params[f"k{i}"], params[f"v{i}"] = key, value
+    connection.execute(sql, params)
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for connections that sat idle in the pool for a while."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["herald_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("herald_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # brand new, or in use moments ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception:  # noqa: BLE001 - any failure: replace the connection
+            alive = False
+        if not alive:
+            # The pool discards this connection and checks out (or opens) another one.
+            raise DisconnectionError("connection was closed while idle in the pool")
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:

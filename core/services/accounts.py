@@ -102,8 +102,11 @@ class AccountService(Service):
                                        .order_by(SocialAccount.platform, SocialAccount.username))
             return [self._view(a) for a in rows]
 
-    def credentials(self, account: SocialAccount) -> AccountCredentials:
-        """Decrypted credentials for a connector call (never logged, never returned to pages)."""
+    def credentials(self, account: SocialAccount | Any) -> AccountCredentials:
+        """Decrypted credentials for a connector call (never logged, never returned to pages).
+
+        ``account`` is a ``SocialAccount`` or any row with its columns (the publishing hot path
+        reads them with Core)."""
         return AccountCredentials(
             platform=account.platform, external_account_id=account.external_account_id,
             username=account.username, access_token=self.cipher.decrypt(account.access_token_encrypted),

@@ -1,30 +1,51 @@
-"""The queue worker: claims due items and publishes them on a thread pool.
+"""The queue worker: claims due items in batches and publishes them on a thread pool.
 
 One loop per daemon process (and one inside the dashboard in embedded mode):
-- claims as many due items as it has free threads, skipping networks whose circuit is open;
+- claims due items in batches, as many as it has free publish threads, skipping networks whose
+  circuit is open; loads the whole batch in one unit of work per org (``PublishingService.prepare``)
+  and hands each item to a thread for its network call;
+- a writer thread writes finished items' outcomes in batches (one transaction per org for
+  everything that finished meanwhile); an outcome that cannot be written is retried with backoff,
+  and only then left to lease recovery and reconciliation;
 - sleeps exactly until the next item is due, woken early by PostgreSQL NOTIFY (``herald_queue``)
-  when items are added or moved, polling as the fallback;
-- renews the leases of what it holds, so only a dead worker's items are ever recovered;
-- on stop, claims nothing more and finishes the items in hand.
+  when items are added or moved, polling as the fallback; while items trickle in (or every thread
+  is busy) it claims at most every ``claim_interval`` seconds, so a claim takes a batch rather
+  than one item at a time;
+- renews the leases of what it holds (claimed and not yet written), so only a dead worker's items
+  are ever recovered;
+- on stop, claims nothing more, finishes the items in hand and writes their outcomes.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from core.services.flow_control import AccountRateLimiter, CircuitBreaker
-from core.services.publishing import ItemOutcome, PublishingService
+from core.services.publishing import ItemOutcome, PublishingService, PublishJob, Settlement
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem, QueueStore
 
 log = logging.getLogger("herald.worker")
 
 POLL_SECONDS = 1.0  # longest sleep when nothing says otherwise
 NOTIFY_CHANNEL = "herald_queue"
+DEFAULT_CONCURRENCY = 64  # publishes in flight at once (threads; they mostly wait on the network)
+# While items trickle in (or every thread is busy), claim at most this often: each claim then
+# takes the batch that fell due meanwhile instead of one item per transaction.
+CLAIM_INTERVAL_SECONDS = 0.1
+RECONCILE_CLAIM_SECONDS = 1.0  # how often to look for unconfirmed items due for a check
+MAX_WRITE_BATCH = 500  # outcomes per write round
+# The writer waits this long after the first outcome for more to join its batch: the publishes
+# are done (lateness does not move); fewer, larger transactions cost far less per item.
+WRITE_LINGER_SECONDS = 0.1
+MAX_WRITE_BACKLOG = 2000  # stop claiming while this many outcomes wait to be written
+WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # then the item is left to lease recovery
 
 
 @dataclass
@@ -36,20 +57,30 @@ class WorkerStats:
     unconfirmed: int = 0
     deferred: int = 0
     by_outcome: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, outcome: ItemOutcome) -> None:
-        self.processed += 1
-        self.by_outcome[outcome.outcome] = self.by_outcome.get(outcome.outcome, 0) + 1
-        attr = {"completed": "completed", "failed": "failed", "retry": "retried",
-                "unconfirmed": "unconfirmed", "deferred": "deferred"}.get(outcome.outcome)
-        if attr:
-            setattr(self, attr, getattr(self, attr) + 1)
+        with self._lock:
+            self.processed += 1
+            self.by_outcome[outcome.outcome] = self.by_outcome.get(outcome.outcome, 0) + 1
+            attr = {"completed": "completed", "failed": "failed", "retry": "retried",
+                    "unconfirmed": "unconfirmed", "deferred": "deferred"}.get(outcome.outcome)
+            if attr:
+                setattr(self, attr, getattr(self, attr) + 1)
+
+
+@dataclass
+class _Retry:
+    settlement: Settlement
+    tries: int
+    due: float  # time.monotonic()
 
 
 class QueueWorker:
-    def __init__(self, publishing: PublishingService, worker_id: str, *, concurrency: int = 8,
+    def __init__(self, publishing: PublishingService, worker_id: str, *, concurrency: int = DEFAULT_CONCURRENCY,
                  lease_seconds: int = LEASE_SECONDS, breaker: CircuitBreaker | None = None,
-                 limiter: AccountRateLimiter | None = None, wakeup: Any = None) -> None:
+                 limiter: AccountRateLimiter | None = None, wakeup: Any = None,
+                 claim_interval: float = CLAIM_INTERVAL_SECONDS) -> None:
         self.publishing = publishing
         self.queue: QueueStore = publishing.queue
         self.worker_id = worker_id
@@ -58,16 +89,24 @@ class QueueWorker:
         self.breaker = breaker or CircuitBreaker()
         self.limiter = limiter or AccountRateLimiter()
         self.wakeup = wakeup  # object with wait(timeout) -> None (PostgreSQL LISTEN); None: sleep
+        self.claim_interval = claim_interval
         self.stats = WorkerStats()
-        self._in_flight: dict[Any, Future[ItemOutcome]] = {}
+        # Claimed and not yet written (their leases are renewed) ...
+        self._held: dict[Any, ClaimedItem] = {}
+        # ... of which this many are still before or in their network call (at most ``concurrency``).
+        self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._work_done = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"publish-{worker_id}")
+        self._outcomes: queue.SimpleQueue[Settlement | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._last_claim = 0.0  # time.monotonic() of the last claim of due items
+        self._last_check = 0.0  # ... and of unconfirmed items
 
     # --- control -----------------------------------------------------------------------------
     def stop(self) -> None:
-        """Claim nothing more; ``run`` returns once the items in hand are finished."""
+        """Claim nothing more; ``run`` returns once the items in hand are finished and written."""
         self._stop.set()
         self._work_done.set()
 
@@ -77,97 +116,244 @@ class QueueWorker:
 
     def held_ids(self) -> list[Any]:
         with self._lock:
-            return list(self._in_flight)
+            return list(self._held)
 
     def renew_leases(self) -> int:
         return self.queue.renew_leases(self.worker_id, self.held_ids(), now=self.publishing.now(),
                                        lease_seconds=self.lease_seconds)
 
+    def free_slots(self) -> int:
+        with self._lock:
+            if len(self._held) - self._busy >= MAX_WRITE_BACKLOG:
+                return 0  # the writer is behind (the database is slow or away): let it catch up
+            return self.concurrency - self._busy
+
     # --- the loop ----------------------------------------------------------------------------
     def run(self) -> None:
         log.info("worker %s started with %d threads", self.worker_id, self.concurrency)
+        floor = max(1, self.concurrency // 4)
         try:
             while not self._stop.is_set():
+                free = self.free_slots()
+                since = time.monotonic() - self._last_claim
+                if free <= 0 or (free < floor and since < self.claim_interval):
+                    # Busy: wait for publishes to finish rather than claim one item at a time.
+                    self._work_done.wait(POLL_SECONDS if free <= 0 else self.claim_interval - since)
+                    self._work_done.clear()
+                    continue
                 try:
-                    claimed = self.run_once()
+                    claimed = self._claim(free, reconcile=time.monotonic() - self._last_check >= RECONCILE_CLAIM_SECONDS)
                 except Exception:  # the database went away, say: log, wait, carry on
                     log.exception("worker %s: claiming failed; retrying shortly", self.worker_id)
                     self._stop.wait(POLL_SECONDS)
                     continue
                 if not claimed:
                     self._sleep_until_due()
+                elif claimed < free:  # caught up with what is due: let the next batch gather
+                    self._stop.wait(self.claim_interval)
         finally:
-            self._executor.shutdown(wait=True)  # finish the items in hand
+            self._executor.shutdown(wait=True)  # finish the items in hand ...
+            self._close_writer()  # ... and write their outcomes
             if self.wakeup is not None and hasattr(self.wakeup, "close"):
                 self.wakeup.close()
             log.info("worker %s stopped after %d items", self.worker_id, self.stats.processed)
 
     def run_once(self) -> int:
         """Claim what fits in the free threads and start it. Returns how many were claimed."""
-        free = self.concurrency - len(self.held_ids())
+        free = self.free_slots()
         if free <= 0:
             self._work_done.wait(POLL_SECONDS)
             self._work_done.clear()
             return 1  # busy: loop again without sleeping until due
-        now = self.publishing.now()
-        open_circuits = self.breaker.open_platforms(now)
-        items = self.queue.claim_due(self.worker_id, now=now, limit=free, lease_seconds=self.lease_seconds,
-                                     exclude_platforms=list(open_circuits))
-        free -= len(items)
-        checks = (self.queue.claim_unconfirmed(self.worker_id, now=now, limit=free, lease_seconds=self.lease_seconds)
-                  if free > 0 else [])
-        for item in items:
-            self._submit(item, self._publish_one)
-        for item in checks:
-            self._submit(item, self._reconcile_one)
-        return len(items) + len(checks)
+        return self._claim(free, reconcile=True)
 
     def drain(self, timeout: float = 60.0) -> None:
         """Process until nothing is due or in flight (tests and ``--once``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            claimed = self.run_once() if len(self.held_ids()) < self.concurrency else 0
+            claimed = self.run_once() if self.free_slots() > 0 else 0
             if not claimed and not self.held_ids():
                 return
             if not claimed:
                 self._work_done.wait(0.05)
                 self._work_done.clear()
 
-    def _submit(self, item: ClaimedItem, fn: Any) -> None:
-        with self._lock:
-            future = self._executor.submit(fn, item)
-            self._in_flight[item.queue_id] = future
-        queue_id = item.queue_id
-        future.add_done_callback(lambda f: self._done(queue_id, f))
+    def close(self) -> None:
+        """Finish what is in hand and stop the threads (after ``drain``)."""
+        self._executor.shutdown(wait=True)
+        self._close_writer()
 
-    def _done(self, queue_id: Any, future: Future[ItemOutcome]) -> None:
+    # --- claiming ------------------------------------------------------------------------------
+    def _claim(self, limit: int, *, reconcile: bool) -> int:
+        now = self.publishing.now()
+        self._last_claim = time.monotonic()
+        items = self.queue.claim_due(self.worker_id, now=now, limit=limit, lease_seconds=self.lease_seconds,
+                                     exclude_platforms=list(self.breaker.open_platforms(now)))
+        checks: list[ClaimedItem] = []
+        if reconcile and len(items) < limit:
+            self._last_check = time.monotonic()
+            checks = self.queue.claim_unconfirmed(self.worker_id, now=now, limit=limit - len(items),
+                                                  lease_seconds=self.lease_seconds)
+        if items or checks:
+            self._hold(items + checks)
+        if items:
+            self._start(items)
+        for item in checks:
+            self._executor.submit(self._reconcile_one, item)
+        return len(items) + len(checks)
+
+    def _hold(self, items: list[ClaimedItem]) -> None:
         with self._lock:
-            self._in_flight.pop(queue_id, None)
-        if not future.cancelled() and future.exception() is None:
-            self.stats.add(future.result())
-        elif future.exception() is not None:
-            log.error("worker %s: item %s crashed: %s", self.worker_id, queue_id, future.exception())
+            for item in items:
+                self._held[item.queue_id] = item
+            self._busy += len(items)
+
+    def _start(self, items: list[ClaimedItem]) -> None:
+        self._ensure_writer()
+        try:
+            jobs = self.publishing.prepare(items)
+        except Exception as exc:  # prepare handles database trouble itself; this is a bug
+            log.exception("worker %s: preparing %d items failed", self.worker_id, len(items))
+            until = self.publishing.now() + timedelta(seconds=5)
+            jobs = [PublishJob(i, decided=self.publishing.deferral(i, until, f"Herald could not prepare it: {exc}"))
+                    for i in items]
+        for job in jobs:
+            if job.decided is not None:
+                self._finished(job.item, job.decided)
+            else:
+                self._executor.submit(self._publish_one, job)
+
+    # --- on the threads --------------------------------------------------------------------------
+    def _publish_one(self, job: PublishJob) -> None:
+        item, settlement = job.item, None
+        try:
+            now = self.publishing.now()
+            open_until = self.breaker.open_platforms(now).get(item.platform)
+            free_at = None
+            if open_until is None:
+                free_at = self.limiter.acquire(item.platform, f"{item.org_id}:{item.account_id or 'default'}", now)
+            if open_until is not None:
+                settlement = self.publishing.deferral(
+                    item, open_until, f"{item.platform} keeps failing; paused until {open_until.isoformat()}")
+            elif free_at is not None:
+                settlement = self.publishing.deferral(
+                    item, free_at, f"{item.platform} publish limit for this account; next slot {free_at.isoformat()}")
+            else:
+                settlement = self.publishing.publish_job(job)
+                if settlement.outcome == "retry":
+                    self.breaker.record_failure(item.platform, self.publishing.now(), settlement.message or "")
+                elif settlement.outcome == "completed":
+                    self.breaker.record_success(item.platform)
+        except Exception:  # publish_job decides every outcome itself; this is a bug
+            log.exception("worker %s: item %s crashed; its lease will run out and it will be reconciled",
+                          self.worker_id, item.queue_id)
+        finally:
+            self._finished(item, settlement)
+
+    def _finished(self, item: ClaimedItem, settlement: Settlement | None) -> None:
+        with self._lock:
+            self._busy -= 1
+            if settlement is None:
+                self._held.pop(item.queue_id, None)
+        if settlement is not None:
+            self._outcomes.put(settlement)
         self._work_done.set()
 
-    def _publish_one(self, item: ClaimedItem) -> ItemOutcome:
-        now = self.publishing.now()
-        open_until = self.breaker.open_platforms(now).get(item.platform)
-        if open_until is not None:
-            return self.publishing.defer_item(item, open_until, f"{item.platform} keeps failing; paused until {open_until.isoformat()}")
-        account_key = f"{item.org_id}:{item.account_id or 'default'}"
-        free_at = self.limiter.acquire(item.platform, account_key, now)
-        if free_at is not None:
-            return self.publishing.defer_item(item, free_at, f"{item.platform} publish limit for this account; next slot {free_at.isoformat()}")
-        outcome = self.publishing.process_item(item, self.worker_id)
-        if outcome.outcome == "retry":
-            self.breaker.record_failure(item.platform, self.publishing.now(), outcome.message)
-        elif outcome.outcome == "completed":
-            self.breaker.record_success(item.platform)
-        return outcome
+    def _reconcile_one(self, item: ClaimedItem) -> None:
+        outcome = None
+        try:
+            outcome = self.publishing.reconcile_item(item, self.worker_id)
+        except Exception as exc:  # the item stays unconfirmed and is checked again later
+            log.error("worker %s: checking item %s failed: %s", self.worker_id, item.queue_id, exc)
+        finally:
+            with self._lock:
+                self._busy -= 1
+                self._held.pop(item.queue_id, None)
+            if outcome is not None:
+                self.stats.add(outcome)
+            self._work_done.set()
 
-    def _reconcile_one(self, item: ClaimedItem) -> ItemOutcome:
-        return self.publishing.reconcile_item(item, self.worker_id)
+    # --- writing outcomes ----------------------------------------------------------------------
+    def _ensure_writer(self) -> None:
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_loop, name=f"settle-{self.worker_id}", daemon=True)
+            self._writer.start()
 
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._outcomes.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def _write_loop(self) -> None:
+        retries: list[_Retry] = []
+        closing = False
+        while not closing or retries:
+            batch: list[Settlement] = []
+            timeout = max(0.0, min(r.due for r in retries) - time.monotonic()) if retries else None
+            if not closing:
+                try:
+                    first = self._outcomes.get(timeout=timeout)
+                    if first is None:
+                        closing = True
+                    else:
+                        batch.append(first)
+                except queue.Empty:
+                    pass
+                linger_until = time.monotonic() + WRITE_LINGER_SECONDS
+                while batch and not closing and len(batch) < MAX_WRITE_BATCH:
+                    try:
+                        more = self._outcomes.get(timeout=max(0.0, linger_until - time.monotonic()))
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        closing = True
+                    else:
+                        batch.append(more)
+            elif timeout:
+                time.sleep(timeout)
+            now = time.monotonic()
+            due = [r for r in retries if r.due <= now]
+            retries = [r for r in retries if r.due > now]
+            if batch or due:
+                retries.extend(self._write(batch, due))
+
+    def _write(self, fresh: list[Settlement], due: list[_Retry]) -> list[_Retry]:
+        tries = {id(s): 0 for s in fresh} | {id(r.settlement): r.tries for r in due}
+        batch = fresh + [r.settlement for r in due]
+        try:
+            unwritten = self.publishing.write_settlements(batch)
+        except Exception as crash:  # noqa: BLE001 - write_settlements reports; belt and braces
+            unwritten = [(s, crash) for s in batch]
+        failed = {id(s) for s, _ in unwritten}
+        written = [s for s in batch if id(s) not in failed]
+        with self._lock:
+            for s in written:
+                self._held.pop(s.item.queue_id, None)
+        for s in written:
+            self.stats.add(s.item_outcome())
+        retry: list[_Retry] = []
+        given_up: list[Settlement] = []
+        for s, exc in unwritten:
+            n = tries[id(s)]
+            if n < len(WRITE_RETRY_SECONDS):
+                retry.append(_Retry(s, n + 1, time.monotonic() + WRITE_RETRY_SECONDS[n]))
+            else:
+                given_up.append(s)
+                log.error("worker %s: could not write the outcome of item %s (%s: %s); its lease will run "
+                          "out and it will be reconciled with %s", self.worker_id, s.item.queue_id, s.outcome,
+                          exc, s.item.platform)
+        if retry:
+            log.warning("worker %s: could not write %d outcomes (%s); retrying", self.worker_id, len(retry),
+                        unwritten[0][1])
+        if given_up:
+            with self._lock:
+                for s in given_up:
+                    self._held.pop(s.item.queue_id, None)
+        self._work_done.set()
+        return retry
+
+    # --- idle ------------------------------------------------------------------------------------
     def _sleep_until_due(self) -> None:
         now = self.publishing.now()
         try:
@@ -177,6 +363,8 @@ class QueueWorker:
         wait = POLL_SECONDS
         if due is not None:
             wait = max(0.0, min(POLL_SECONDS, (due - now).total_seconds()))
+        # Never claim again sooner than the claim interval: what falls due meanwhile is one batch.
+        wait = max(wait, self.claim_interval - (time.monotonic() - self._last_claim))
         if wait <= 0:
             return
         if self.wakeup is not None:
@@ -212,4 +400,3 @@ class PgWakeup:
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
-

@@ -33,6 +33,7 @@ def ui_herald(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Herald]:
     get_settings.cache_clear()
     from ui.context import herald_app
 
+    herald_app.clear()  # never reuse a container another test built in this process
     herald = herald_app()
     yield herald
     herald_app.clear()
