@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.errors import PermanentPlatformError
+from core.errors import PermanentPlatformError, RetryablePlatformError, UnknownOutcome
 from core.platforms.base import (
     AccountCredentials,
     MetricSnapshot,
@@ -131,8 +131,14 @@ class InstagramConnector(MetaConnector):
         self.wait(step, what=f"Instagram media container {container}")
 
     def _permalink(self, media_id: str, request: PublishRequest, account: AccountCredentials) -> str:
-        body = self.call("GET", media_id, token=account.access_token, account=account,
-                         params={"fields": "permalink,shortcode"})
+        try:
+            body = self.call("GET", media_id, token=account.access_token, account=account,
+                             params={"fields": "permalink,shortcode"})
+        except (RetryablePlatformError, UnknownOutcome):
+            # The post is already live: a transient failure reading its link must not turn
+            # into a retry, which would publish it a second time. Link to the profile instead.
+            return (f"{WEB}/stories/{account.username}/{media_id}/" if request.post_type == "story"
+                    else f"{WEB}/{account.username}/")
         if body.get("permalink"):
             return str(body["permalink"])
         if request.post_type == "story":

@@ -47,6 +47,7 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
+    UnknownOutcome,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -168,7 +169,12 @@ class YouTubeConnector(Connector):
         self._check_upload_status(video_id, video)
         raw: dict[str, Any] = {"video": video}
         if request.options.get("wait_for_processing", True):
-            raw["processing"] = self._await_processing(video_id, account)
+            try:
+                raw["processing"] = self._await_processing(video_id, account)
+            except (RetryablePlatformError, UnknownOutcome) as exc:
+                # The video exists once the upload finished: a transient failure while watching
+                # its processing must not become a retry, which would upload it again.
+                raw["processing"] = {"unavailable": exc.network_message}
         return PublishResult(video_id, video_url(video_id, short=is_short(request, raw.get("processing"))),
                              raw)
 
