@@ -227,6 +227,10 @@ class ConnectorConfig:
     scopes: tuple[str, ...] | None = None  # None: the connector's defaults
 
 
+# Never copied into a TokenSet's ``raw``.
+TOKEN_SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token"})
+
+
 class Connector(ABC):
     """One network. Every method raises only ``core.errors.PlatformError`` subclasses for
     network trouble: ``RetryablePlatformError`` (with ``retry_after`` when the network says),
@@ -320,6 +324,24 @@ class Connector(ABC):
         except (TypeError, ValueError):
             return None
         return self.now() + timedelta(seconds=value) if value > 0 else None
+
+    def oauth_token_set(
+        self, body: Mapping[str, Any], account: dict[str, Any], *, refresh: str | None = None,
+        scope_pattern: str = r"\s+", refresh_expires_key: str | None = None,
+    ) -> TokenSet:
+        """The TokenSet of an OAuth token answer: the access token (required), the refresh
+        token (``refresh`` when the network does not return a new one), expiries, scopes split
+        on ``scope_pattern``, and the body without its secrets as ``raw``."""
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise PermanentPlatformError(self.platform, "answered the token request without "
+                                         "access_token")
+        return TokenSet(
+            access_token=access, refresh_token=body.get("refresh_token") or refresh,
+            expires_at=self.expires_in(body.get("expires_in")),
+            refresh_expires_at=self.expires_in(body.get(refresh_expires_key)) if refresh_expires_key else None,
+            scopes=tuple(s for s in re.split(scope_pattern, str(body.get("scope") or "")) if s),
+            account=account, raw={k: v for k, v in body.items() if k not in TOKEN_SECRET_KEYS})
 
     def wait(self, step: Callable[[], tuple[bool, T]], *, what: str,
              hint: Callable[[T], float | None] | None = None) -> T:

@@ -61,7 +61,6 @@ IMAGE_MAX_BYTES = 20 * 1024**2
 VIDEO_MAX_BYTES = 500 * 1024**2
 DOCUMENT_MAX_BYTES = 100 * 1024**2
 ASSET_GRACE_SECONDS = 10.0  # member tokens may not read image/document status: wait this instead
-SECRET_KEYS = frozenset({"access_token", "refresh_token", "id_token"})
 STATS_BATCH = 20
 FIND_PAGE_SIZE = 50
 FIND_MAX_PAGES = 4
@@ -471,16 +470,8 @@ class LinkedInConnector(Connector):
         return json_object(self.platform, response) if response.content else {}
 
     def _token_set(self, body: Mapping[str, Any], account: dict[str, Any]) -> TokenSet:
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise PermanentPlatformError(self.platform, "answered the token request without "
-                                         "access_token")
-        scopes = tuple(s for s in re.split(r"[\s,]+", str(body.get("scope") or "")) if s)
-        return TokenSet(access_token=access, refresh_token=body.get("refresh_token") or None,
-                        expires_at=self.expires_in(body.get("expires_in")),
-                        refresh_expires_at=self.expires_in(body.get("refresh_token_expires_in")),
-                        scopes=scopes, account=account,
-                        raw={k: v for k, v in body.items() if k not in SECRET_KEYS})
+        return self.oauth_token_set(body, account, scope_pattern=r"[\s,]+",
+                                    refresh_expires_key="refresh_token_expires_in")
 
     def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         """Code -> tokens -> the member (``/v2/userinfo``). With ``rw_organization_admin`` the

@@ -72,7 +72,6 @@ QUERY_FIELDS = "id,title,video_description,create_time,share_url,like_count,comm
 LIST_FIELDS = "id,title,video_description,create_time,share_url"
 VIDEO_OPTIONS = ("video_cover_timestamp_ms", "brand_content_toggle", "brand_organic_toggle", "is_aigc")
 PHOTO_OPTIONS = ("auto_add_music", "brand_content_toggle", "brand_organic_toggle")
-SECRET_KEYS = frozenset({"access_token", "refresh_token"})
 
 
 @dataclass(frozen=True)
@@ -372,15 +371,8 @@ class TikTokConnector(Connector):
         return body
 
     def _token_set(self, body: Mapping[str, Any], account: dict[str, Any]) -> TokenSet:
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise PermanentPlatformError(self.platform, "answered the token request without "
-                                         "access_token")
-        return TokenSet(access_token=access, refresh_token=body.get("refresh_token") or None,
-                        expires_at=self.expires_in(body.get("expires_in")),
-                        refresh_expires_at=self.expires_in(body.get("refresh_expires_in")),
-                        scopes=tuple(s for s in str(body.get("scope") or "").split(",") if s),
-                        account=account, raw={k: v for k, v in body.items() if k not in SECRET_KEYS})
+        return self.oauth_token_set(body, account, scope_pattern=",",
+                                    refresh_expires_key="refresh_expires_in")
 
     def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         form = {"code": code, "grant_type": "authorization_code", "redirect_uri": redirect_uri}

@@ -280,15 +280,7 @@ class TwitterConnector(Connector):
         return json_object(self.platform, response)
 
     def _token_set(self, body: dict[str, Any], identity: dict[str, Any] | None = None) -> TokenSet:
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise PermanentPlatformError(self.platform, "answered the token request without "
-                                         "access_token")
-        return TokenSet(access_token=access, refresh_token=body.get("refresh_token"),
-                        expires_at=self.expires_in(body.get("expires_in")),
-                        scopes=tuple(str(body.get("scope") or "").split()),
-                        account=identity or {}, raw={k: v for k, v in body.items()
-                                                     if k not in ("access_token", "refresh_token")})
+        return self.oauth_token_set(body, identity or {})
 
     def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         if not code_verifier:

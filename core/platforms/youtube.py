@@ -431,15 +431,7 @@ class YouTubeConnector(Connector):
 
     def _token_set(self, body: dict[str, Any], refresh: str | None,
                    identity: dict[str, Any]) -> TokenSet:
-        access = body.get("access_token")
-        if not isinstance(access, str) or not access:
-            raise PermanentPlatformError(self.platform, "answered the token request without "
-                                         "access_token")
-        return TokenSet(access_token=access, refresh_token=body.get("refresh_token") or refresh,
-                        expires_at=self.expires_in(body.get("expires_in")),
-                        scopes=tuple(str(body.get("scope") or "").split()), account=identity,
-                        raw={k: v for k, v in body.items()
-                             if k not in ("access_token", "refresh_token", "id_token")})
+        return self.oauth_token_set(body, identity, refresh=refresh)
 
     def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None) -> TokenSet:
         """Code -> tokens -> the channel they manage (``channels.list?mine=true``)."""
