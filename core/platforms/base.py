@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import logging
 import re
 import secrets
 import time
@@ -23,9 +24,17 @@ from typing import Any, ClassVar, TypeVar
 from core.clock import Clock, SystemClock
 from core.domain.rules import media_kind
 from core.domain.validation import PostContent, validate_for_platform
-from core.errors import PermanentPlatformError, PlatformError, Problem, RetryablePlatformError
+from core.errors import (
+    AuthPlatformError,
+    PermanentPlatformError,
+    PlatformError,
+    Problem,
+    RetryablePlatformError,
+    UnknownOutcome,
+)
 from core.platforms.http import ApiClient
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # --- data --------------------------------------------------------------------------------------
@@ -347,6 +356,20 @@ class Connector(ABC):
              hint: Callable[[T], float | None] | None = None) -> T:
         return poll_until(step, platform=self.platform, what=what, policy=self.config.poll,
                           sleep=self.sleep, hint=hint)
+
+    def once_live(self, read: Callable[[], T], *, fallback: Callable[[PlatformError], T],
+                  what: str) -> T:
+        """Run ``read``, a call made after the post is already live (its link, its processing
+        state). A transient, auth or unknown-outcome failure there must not leave ``publish``:
+        the engine would retry and the network would get the post a second time. Such a
+        failure gives ``fallback(error)`` instead; a permanent one (the network says the
+        video failed processing) still fails the publish."""
+        try:
+            return read()
+        except (RetryablePlatformError, UnknownOutcome, AuthPlatformError) as exc:
+            log.warning("%s: %s failed after the post went live (%s); carrying on without it",
+                        self.platform, what, exc.network_message)
+            return fallback(exc)
 
     def require_media(self, request: PublishRequest) -> None:
         """Refuse a media post type without media (validation should have caught it)."""

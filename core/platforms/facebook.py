@@ -167,14 +167,20 @@ class FacebookConnector(MetaConnector):
                     network_code=str(errors[0].get("code")) if errors else state)
             return state == "ready", status
 
-        try:
-            return self.wait(step, what=f"Facebook video {video_id}")
-        except ProcessingTimeout as timeout:
-            return dict(timeout.last_value or {})
+        def watch() -> dict[str, Any]:
+            try:
+                return self.wait(step, what=f"Facebook video {video_id}")
+            except ProcessingTimeout as timeout:
+                return dict(timeout.last_value or {})
+
+        return self.once_live(watch, fallback=lambda exc: {"unavailable": exc.network_message},
+                              what=f"watching the processing of video {video_id}")
 
     def _permalink(self, object_id: str, account: AccountCredentials, fallback: str | None = None) -> str:
-        body = self.call("GET", object_id, token=account.access_token,
-                         params={"fields": "permalink_url"})
+        body = self.once_live(
+            lambda: self.call("GET", object_id, token=account.access_token,
+                              params={"fields": "permalink_url"}),
+            fallback=lambda _: {}, what=f"reading the link of {object_id}")
         link = body.get("permalink_url")
         if isinstance(link, str) and link:
             return link if link.startswith("http") else WEB + link

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.errors import PermanentPlatformError, RetryablePlatformError, UnknownOutcome
+from core.errors import PermanentPlatformError
 from core.platforms.base import (
     AccountCredentials,
     MetricSnapshot,
@@ -131,22 +131,19 @@ class InstagramConnector(MetaConnector):
         self.wait(step, what=f"Instagram media container {container}")
 
     def _permalink(self, media_id: str, request: PublishRequest, account: AccountCredentials) -> str:
-        try:
-            body = self.call("GET", media_id, token=account.access_token, account=account,
-                             params={"fields": "permalink,shortcode"})
-        except (RetryablePlatformError, UnknownOutcome):
-            # The post is already live: a transient failure reading its link must not turn
-            # into a retry, which would publish it a second time. Link to the profile instead.
-            return (f"{WEB}/stories/{account.username}/{media_id}/" if request.post_type == "story"
-                    else f"{WEB}/{account.username}/")
-        if body.get("permalink"):
-            return str(body["permalink"])
+        """The post's link. The post is live by now, so when the link cannot be read (or the
+        answer has neither permalink nor shortcode) the profile stands in for it."""
         if request.post_type == "story":
             return f"{WEB}/stories/{account.username}/{media_id}/"
+        body = self.once_live(
+            lambda: self.call("GET", media_id, token=account.access_token, account=account,
+                              params={"fields": "permalink,shortcode"}),
+            fallback=lambda _: {}, what=f"reading the link of media {media_id}")
+        if body.get("permalink"):
+            return str(body["permalink"])
         if body.get("shortcode"):
             return f"{WEB}/p/{body['shortcode']}/"
-        raise PermanentPlatformError(self.platform, f"answered GET {media_id} without permalink "
-                                     "or shortcode", response_body=str(body)[:2000])
+        return f"{WEB}/{account.username}/"
 
     # -- reconciliation
     def find_existing(self, request: PublishRequest, account: AccountCredentials, *,

@@ -47,7 +47,6 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
-    UnknownOutcome,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -169,12 +168,10 @@ class YouTubeConnector(Connector):
         self._check_upload_status(video_id, video)
         raw: dict[str, Any] = {"video": video}
         if request.options.get("wait_for_processing", True):
-            try:
-                raw["processing"] = self._await_processing(video_id, account)
-            except (RetryablePlatformError, UnknownOutcome) as exc:
-                # The video exists once the upload finished: a transient failure while watching
-                # its processing must not become a retry, which would upload it again.
-                raw["processing"] = {"unavailable": exc.network_message}
+            raw["processing"] = self.once_live(
+                lambda: self._await_processing(video_id, account),
+                fallback=lambda exc: {"unavailable": exc.network_message},
+                what=f"watching the processing of video {video_id}")
         return PublishResult(video_id, video_url(video_id, short=is_short(request, raw.get("processing"))),
                              raw)
 
