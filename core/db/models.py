@@ -343,6 +343,29 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key`` (per org): the request it was first used with, as a
+    fingerprint, and once that request is done the response to replay to its retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    idempotency_id: Mapped[uuid.UUID] = _uuid_pk()
+    # No index of its own: the unique (org_id, key) constraint's index leads with org_id.
+    org_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("orgs.org_id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.user_id", ondelete="CASCADE"))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # in_progress | completed
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any] | None] = mapped_column()
+    # While in progress: until when the first request holds the key (a crashed one lets go).
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    completed_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("org_id", "key", name="uq_idempotency_keys_org_key"),)
+
+
 class WorkerHeartbeat(Base):
     """Cluster-level (not per org): one row per running scheduler daemon."""
 

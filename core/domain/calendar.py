@@ -39,6 +39,27 @@ def _check_year_month(year: int, month: int) -> None:
         raise ValidationFailed(problems)
 
 
+def check_date_range(start: date, end_inclusive: date, *, max_days: int) -> None:
+    """A range a person may ask for: both ends in the supported years, the end not before the
+    start, and at most ``max_days`` days. Every problem at once."""
+    problems: list[Problem] = []
+    for name, value in (("start_date", start), ("end_date", end_inclusive)):
+        if not MIN_CALENDAR_YEAR <= value.year <= MAX_CALENDAR_YEAR:
+            problems.append(Problem(
+                field=name, code="out_of_range", actual=value.isoformat(),
+                message=f"{name} must be in the years {MIN_CALENDAR_YEAR} to {MAX_CALENDAR_YEAR}",
+                limit=[MIN_CALENDAR_YEAR, MAX_CALENDAR_YEAR]))
+    if end_inclusive < start:
+        problems.append(Problem(field="end_date", code="before_start", actual=end_inclusive.isoformat(),
+                                limit=start.isoformat(), message="The end date is before the start date"))
+    elif (end_inclusive - start).days + 1 > max_days:
+        problems.append(Problem(field="end_date", code="range_too_long", limit=max_days,
+                                actual=(end_inclusive - start).days + 1,
+                                message=f"Pick at most {max_days} days"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
 def month_bounds(year: int, month: int) -> tuple[date, date]:
     """(first day, last day) of the month; raises :class:`ValidationFailed` for a bad year/month."""
     _check_year_month(year, month)

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.domain.calendar import MAX_CALENDAR_YEAR, MIN_CALENDAR_YEAR
 from core.errors import Problem, ValidationFailed
 
 # Present in the tz database directory but not place names: "localtime" is whatever the server
 # runs in, "Factory" and "posixrules" are build artefacts.
 _NOT_IANA_NAMES = frozenset({"localtime", "posixrules", "Factory"})
+# Times people and API clients may type: the calendar's years.
+MIN_INPUT_YEAR, MAX_INPUT_YEAR = MIN_CALENDAR_YEAR, MAX_CALENDAR_YEAR
 
 
 def validate_timezone(name: str) -> ZoneInfo:
@@ -158,6 +161,13 @@ def resolve_user_time(
     """
     zone = _zone(tz)
     parsed = _parse(value, field) if isinstance(value, str) else value
+    if not MIN_INPUT_YEAR <= parsed.year <= MAX_INPUT_YEAR:
+        # Also keeps the arithmetic below clear of datetime's own limits (year 1 and 9999).
+        raise ValidationFailed([Problem(
+            field=field, code="out_of_range", limit=[MIN_INPUT_YEAR, MAX_INPUT_YEAR],
+            actual=value if isinstance(value, str) else value.isoformat(),
+            message=f"Pick a time in the years {MIN_INPUT_YEAR} to {MAX_INPUT_YEAR}",
+        )])
     if parsed.tzinfo is not None and parsed.utcoffset() is not None:
         return ResolvedTime(utc=parsed.astimezone(UTC), assumed_timezone=False, note=None)
     utc = local_to_utc(parsed.replace(tzinfo=None), zone, field=field)

@@ -26,6 +26,7 @@ from core.services.context import Actor
 
 SUGGESTION_LEAD_MINUTES = 15  # a suggestion must leave time to review and queue the post
 SEARCH_DAYS_WITHOUT_DATE = 7
+MAX_DAYS_AHEAD = 366  # suggestions further out than a year would rest on stale patterns
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,11 @@ class BestTimeService(Service):
                 raise ValidationFailed([Problem(
                     field="preferred_date", code="in_past",
                     message=f"{preferred_date.isoformat()} is in the past in {org.timezone}; pick today or later",
+                    actual=preferred_date.isoformat())])
+            if preferred_date is not None and (preferred_date - today).days > MAX_DAYS_AHEAD:
+                raise ValidationFailed([Problem(
+                    field="preferred_date", code="out_of_range", limit=MAX_DAYS_AHEAD,
+                    message=f"Pick a date within {MAX_DAYS_AHEAD} days from today",
                     actual=preferred_date.isoformat())])
             days = [preferred_date] if preferred_date else [today + timedelta(days=i) for i in range(SEARCH_DAYS_WITHOUT_DATE)]
             for day in days:

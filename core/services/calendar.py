@@ -11,7 +11,15 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.db.models import ScheduledPost, SocialAccount
-from core.domain.calendar import iter_dates, month_bounds, month_label, weekday_name
+from core.domain.calendar import (
+    MAX_CALENDAR_YEAR,
+    MIN_CALENDAR_YEAR,
+    check_date_range,
+    iter_dates,
+    month_bounds,
+    month_label,
+    weekday_name,
+)
 from core.domain.platforms import PLATFORMS, normalize_platforms
 from core.domain.posts import ApprovalStatus, PostStatus
 from core.domain.timezones import local_date, local_range_bounds, resolve_user_time, to_local
@@ -20,6 +28,8 @@ from core.services.base import Service, load_org, parse_id
 from core.services.conflicts import find_conflicts
 from core.services.context import Actor
 
+# The longest range a calendar, gap or overview read may cover (a year, leap or not).
+MAX_RANGE_DAYS = 366
 # What counts as "planned" for gaps: anything that is or will be on the network.
 PLANNED_STATES = ("scheduled", "publishing", "published", "partially_published")
 
@@ -52,10 +62,7 @@ def _post_time(post: ScheduledPost) -> datetime | None:
 
 class CalendarService(Service):
     def _posts_between(self, actor: Actor, start: date, end: date) -> tuple[Any, list[ScheduledPost]]:
-        if end < start:
-            raise ValidationFailed([Problem(field="end_date", code="before_start",
-                                            message="The end date is before the start date",
-                                            actual=end.isoformat(), limit=start.isoformat())])
+        check_date_range(start, end, max_days=MAX_RANGE_DAYS)
         with self.uow(actor, readonly=True) as uow:
             org = load_org(uow.session, actor.org_id)
             lo, hi = local_range_bounds(start, end, org.timezone)
@@ -91,6 +98,26 @@ class CalendarService(Service):
                 post.created_by))
         days = iter_dates(start_date, end_date) if include_empty_days else sorted(by_day)
         return [CalendarDay(d, weekday_name(d), len(by_day.get(d, [])), by_day.get(d, [])) for d in days]
+
+    def current_month(self, actor: Actor) -> tuple[date, date]:
+        """First and last day of this month in the org's timezone."""
+        today = local_date(self.now(), self._org_tz(actor))
+        return month_bounds(today.year, today.month)
+
+    def resolve_range(self, actor: Actor, start: date | None, end: date | None) -> tuple[date, date]:
+        """The days a calendar read covers when the caller names fewer than two ends: a missing
+        end is the last day of the start's month, a missing start the first of the end's month,
+        neither is this month in the org's timezone."""
+        if start is None and end is None:
+            return self.current_month(actor)
+        if start is None:
+            assert end is not None
+            return end.replace(day=1), end
+        if end is None:
+            # An out-of-range start is left for the range check to report, as start_date.
+            in_range = MIN_CALENDAR_YEAR <= start.year <= MAX_CALENDAR_YEAR
+            return start, month_bounds(start.year, start.month)[1] if in_range else start
+        return start, end
 
     def get_monthly_overview(self, actor: Actor, year: int, month: int) -> dict[str, Any]:
         """The seed's shape: month label, totals by status and platform, average per day."""
@@ -164,7 +191,7 @@ class CalendarService(Service):
         }
 
     def check_conflicts(
-        self, actor: Actor, scheduled_at: datetime, platforms: list[str], *,
+        self, actor: Actor, scheduled_at: datetime | str, platforms: list[str], *,
         exclude_post_id: Any = None,
     ) -> list[ConflictInfo]:
         """Clashes at a time on each platform: within the org's minimum gap, or over its daily

@@ -16,6 +16,8 @@ from core.services.approvals import ApprovalService
 from core.services.best_times import BestTimeService
 from core.services.calendar import CalendarService
 from core.services.connectors import ConnectorPool
+from core.services.export import ExportService
+from core.services.idempotency import IdempotencyService
 from core.services.library import LibraryService
 from core.services.metrics_sync import MetricsService
 from core.services.ops import OpsService
@@ -44,6 +46,8 @@ class Herald:
     ops: OpsService
     api_tokens: ApiTokenService
     analytics: AnalyticsService
+    idempotency: IdempotencyService
+    export: ExportService
 
     @classmethod
     def create(
@@ -82,6 +86,8 @@ class Herald:
             ops=OpsService(db, clock),
             api_tokens=ApiTokenService(db, clock),
             analytics=AnalyticsService(db, clock),
+            idempotency=IdempotencyService(db, clock),
+            export=ExportService(db, clock),
         )
 
     def close(self) -> None:

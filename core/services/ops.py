@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import uuid
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db.engine import Database
 from core.db.models import PublishingQueueItem, ScheduledPost, WorkerHeartbeat
@@ -20,6 +22,7 @@ from core.services.base import Service
 from core.services.context import Actor
 
 STALE_AFTER = timedelta(seconds=30)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,28 @@ def cluster_lock(db: Database, name: str) -> Iterator[bool]:
             conn.commit()
 
 
+@dataclass(frozen=True)
+class Health:
+    """What a load balancer or uptime check asks: is the database there, are daemons alive."""
+
+    database_ok: bool
+    last_heartbeat: datetime | None
+    daemons_alive: int
+    checked_at: datetime
+
+
 class OpsService(Service):
+    def health(self) -> Health:
+        """One read of the heartbeats; a database that cannot answer is reported, not raised."""
+        now = self.now()
+        try:
+            beats = self.heartbeats()
+        except (SQLAlchemyError, RuntimeError):  # RuntimeError: the app role is missing
+            log.warning("health check: the database did not answer", exc_info=True)
+            return Health(False, None, 0, now)
+        return Health(True, max((h.last_seen_at for h in beats), default=None),
+                      sum(h.alive for h in beats), now)
+
     def beat(self, worker_id: str, *, started_at: datetime, processed: int, info: dict[str, Any]) -> None:
         now = self.now()
         with self.db.unit_of_work(system=True) as uow:

@@ -46,6 +46,12 @@ def post_view(session: Session, post: ScheduledPost) -> PostView:
     return PostView.of(post, queue, results)
 
 
+def bulk_item_key(key: str | None, index: int) -> str | None:
+    # A space never occurs in a client's key (see core.services.idempotency.check_key), so an
+    # item's key cannot collide with a single create's.
+    return f"{key} item {index}" if key else None
+
+
 def require_can_edit(actor: Actor, post: ScheduledPost) -> None:
     if post.created_by == actor.user_id:
         actor.require("post.edit_own")
@@ -256,9 +262,13 @@ class SchedulingService(Service):
             uow.commit()
         return view
 
-    def bulk_schedule(self, actor: Actor, items: list[dict[str, Any]], *, force: bool = False) -> list[BulkItemResult]:
+    def bulk_schedule(self, actor: Actor, items: list[dict[str, Any]], *, force: bool = False,
+                      idempotency_key: str | None = None) -> list[BulkItemResult]:
         """Schedule many posts; each stands alone (its own transaction), so one bad item does
-        not sink the rest and no item is ever half-saved. One result per item, in order."""
+        not sink the rest and no item is ever half-saved. One result per item, in order.
+
+        With ``idempotency_key`` each item carries a key of its own (the key, a space, its
+        index), so a repeated batch returns the posts it already made instead of new ones."""
         actor.require("post.create")
         results: list[BulkItemResult] = []
         for index, item in enumerate(items):
@@ -267,7 +277,8 @@ class SchedulingService(Service):
                     "code": "invalid", "message": f"item {index} is not an object", "details": []}))
                 continue
             try:
-                result = self.schedule_post(actor, item, force=force or bool(item.get("force")))
+                result = self.schedule_post(actor, item, force=force or bool(item.get("force")),
+                                            idempotency_key=bulk_item_key(idempotency_key, index))
             except HeraldError as exc:
                 results.append(BulkItemResult(index, False, error=exc.as_dict()))
             else:
