@@ -103,6 +103,12 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         return error_response(405, "method_not_allowed",
                               f"{request.method} is not allowed on {request.url.path}", headers=headers)
+    if exc.status_code == 400:
+        # FastAPI's "There was an error parsing the body" (e.g. bytes that are not UTF-8): a bad
+        # request body, answered like every other one.
+        return error_response(422, "invalid_body", f"The request body cannot be read: {exc.detail}",
+                              [{"field": "body", "location": "body", "code": "invalid_body",
+                                "message": str(exc.detail)}])
     return error_response(exc.status_code, "http_error", str(exc.detail), headers=headers)
 
 

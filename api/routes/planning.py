@@ -125,7 +125,7 @@ def accounts(herald: HeraldDep, actor: ActorDep) -> AccountsResponse:
     return AccountsResponse(accounts=[AccountOut.model_validate(a) for a in herald.accounts.list_accounts(actor)])
 
 
-@router.get("/export.csv", response_class=CsvResponse, responses=errors(*AUTHENTICATED, 422),
+@router.get("/export.csv", response_class=CsvResponse, responses=errors(*AUTHENTICATED, 422, json_only=True),
             summary="Posts with each network's result and metrics, one row per post x network")
 def export_csv(herald: HeraldDep, actor: ActorDep,
                start_date: Annotated[date | None, Query(description="First local day (default: no limit)")] = None,

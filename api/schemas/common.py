@@ -94,8 +94,15 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 }
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for these error statuses, all in the one error shape."""
+def errors(*codes: int, json_only: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for these error statuses, all in the one error shape.
+
+    ``json_only`` for routes whose success is not JSON (the CSV export): FastAPI would otherwise
+    document their errors under the route's media type too."""
+    if json_only:
+        ref = {"$ref": "#/components/schemas/ErrorResponse"}
+        return {code: {"description": ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": ref}}}
+                for code in codes}
     return {code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
 
 
