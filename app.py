@@ -9,10 +9,12 @@ import streamlit as st
 
 from core.demo_accounts import demo_note
 from ui.context import current_actor, herald_app, show_flashes, sign_out
+from ui.oauth_callback import finish_pending_connection, take_oauth_callback
 
 st.set_page_config(page_title="Herald", page_icon="📣", layout="wide")
 
 app = herald_app()
+take_oauth_callback(app)  # a network sent the browser back: usually a fresh, signed-out session
 actor = current_actor()
 
 if actor is None:
@@ -29,10 +31,8 @@ else:
         st.Page("pages/best_times.py", title="Best times", icon="⏰"),
         st.Page("pages/performance.py", title="Performance", icon="📈"),
     ]
-    operate = [
-        st.Page("pages/queue.py", title="Queue", icon="🚦"),
-        st.Page("pages/accounts.py", title="Accounts", icon="🔗"),
-    ]
+    accounts = st.Page("pages/accounts.py", title="Accounts", icon="🔗")
+    operate = [st.Page("pages/queue.py", title="Queue", icon="🚦"), accounts]
     if actor.role == "admin":
         operate.append(st.Page("pages/settings.py", title="Settings", icon="⚙️"))
     with st.sidebar:
@@ -45,6 +45,8 @@ else:
         if note:
             st.caption(note)
     page = st.navigation({"Plan": plan, "Analyse": analyse, "Operate": operate})
+    if finish_pending_connection(app, actor):  # a callback taken before this user signed in
+        st.switch_page(accounts)
 
 show_flashes()
 page.run()

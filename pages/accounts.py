@@ -7,8 +7,9 @@ import streamlit as st
 from core.domain.platforms import PLATFORM_NAMES, PLATFORMS
 from core.errors import HeraldError
 from core.services.sandbox_connect import connect_sandbox_account, sandbox_consent_in_process
-from ui.accounts_view import SNAPCHAT_NOTE, account_line, load_accounts, redirect_uri
+from ui.accounts_view import ACCOUNTS_URL_PATH, SNAPCHAT_NOTE, account_line, load_accounts
 from ui.context import changed, flash, herald_app, require_actor, show_error
+from ui.oauth_callback import callback_url
 from ui.widgets import platform_label
 
 CONFIRM_DISCONNECT = "accounts.confirm_disconnect"  # session key: the account id awaiting confirmation
@@ -20,27 +21,6 @@ tz = app.orgs.get_org(actor).timezone
 can_manage = actor.can("accounts.manage")
 st.title("Accounts")
 
-
-def finish_callback() -> None:
-    """The network sent the browser back here with ``code`` and ``state`` (or an ``error``)."""
-    params = st.query_params.to_dict()
-    st.query_params.clear()
-    st.session_state.pop(OAUTH_LINK, None)
-    if params.get("error"):
-        st.warning(f"The network did not connect the account: {params.get('error_description') or params['error']}.")
-        return
-    try:
-        view = app.accounts.finish_oauth(actor, state=params.get("state", ""), code=params.get("code", ""))
-    except HeraldError as exc:
-        show_error(exc)
-        return
-    changed()
-    flash("success", f"Connected {PLATFORM_NAMES[view.platform]} account @{view.username}.")
-    st.rerun()
-
-
-if "state" in st.query_params and ("code" in st.query_params or "error" in st.query_params):
-    finish_callback()
 
 accounts = load_accounts(actor)
 st.caption(f"Herald publishes through these accounts. Times in **{tz}**."
@@ -98,7 +78,7 @@ if can_manage:
             try:
                 with st.spinner(f"Connecting {PLATFORM_NAMES[platform]}…"):
                     view = connect_sandbox_account(app.accounts, app.connectors, actor, platform,
-                                                   redirect_uri=redirect_uri())
+                                                   redirect_uri=callback_url(ACCOUNTS_URL_PATH))
             except HeraldError as exc:
                 show_error(exc)
             else:
@@ -108,7 +88,7 @@ if can_manage:
     else:
         if st.button(f"Connect {PLATFORM_NAMES[platform]}", type="primary"):
             try:
-                start = app.accounts.start_oauth(actor, platform, redirect_uri())
+                start = app.accounts.start_oauth(actor, platform, callback_url(ACCOUNTS_URL_PATH))
             except HeraldError as exc:
                 show_error(exc)
             else:
@@ -116,5 +96,5 @@ if can_manage:
         link = st.session_state.get(OAUTH_LINK)
         if link and link[0] == platform:
             st.link_button(f"Continue to {PLATFORM_NAMES[platform]} to allow Herald", link[1], type="primary")
-            st.caption("The network asks you to sign in and allow Herald, then sends you back to this page "
-                       "(sign in to Herald again if asked) to finish. The link is valid for 15 minutes.")
+            st.caption("The network asks you to sign in and allow Herald, then sends you back to Herald: sign in "
+                       "again as yourself and the account is connected. The link is valid for 15 minutes.")

@@ -5,12 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from core.demo_accounts import demo_accounts
+from core.domain.platforms import PLATFORM_NAMES
 from core.errors import AuthenticationFailed
 from core.services.demo import DEMO_PASSWORD
 from ui.context import flash, herald_app, sign_in
+from ui.oauth_callback import pending_connection
 
 st.title("📣 Herald")
 st.caption("Compose once, tailor per network, get it approved, publish at the best time.")
+
+pending = pending_connection()
+if pending:
+    st.info(f"Sign in to finish connecting the {PLATFORM_NAMES.get(pending.platform, pending.platform)} account "
+            f"@{pending.username}. Only the Herald user who started the connection can finish it.", icon="🔗")
 
 with st.form("sign-in"):
     email = st.text_input("Email", placeholder="you@company.com")

@@ -1,4 +1,4 @@
-"""Accounts page helpers: the cached list, the OAuth redirect address, account lines."""
+"""Accounts page helpers: the cached list, account lines."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from ui.widgets import local_time
 
 ACCOUNTS_TTL_SECONDS = 5 * 60
 ACCOUNTS_URL_PATH = "accounts"  # st.navigation's path of pages/accounts.py
-LOCAL_APP_URL = "http://localhost:8501"
 SNAPCHAT_NOTE = ("Snapchat publishing works only for apps Snap has allowlisted for its Public Profile API, "
                  "and only to Public Profiles (creators and businesses), not personal accounts. Ask your "
                  "Snap contact to allowlist Herald's OAuth client id before connecting.")
@@ -21,23 +20,6 @@ STATUS_ICONS = {"active": "🟢", "expired": "🟠", "revoked": "⚪", "error": 
 @st.cache_data(ttl=ACCOUNTS_TTL_SECONDS, show_spinner=False)
 def load_accounts(actor: Actor) -> list[AccountView]:
     return herald_app().accounts.list_accounts(actor)
-
-
-def redirect_uri() -> str:
-    """Where the network sends the browser back: this page of this app, as the browser reached it.
-
-    The page's own path (not a ``?page=`` parameter): st.navigation routes by path, so a
-    callback to the app's root would open the default page instead of this one.
-    """
-    base = (st.context.url or LOCAL_APP_URL).split("?", 1)[0].rstrip("/")
-    if base.endswith("/" + ACCOUNTS_URL_PATH):
-        return base
-    return f"{base.rsplit('/', 1)[0] if _on_a_page(base) else base}/{ACCOUNTS_URL_PATH}"
-
-
-def _on_a_page(base: str) -> bool:
-    # "http://host:8501/calendar" -> on a page; "http://host:8501" -> the root.
-    return base.count("/") > 2
 
 
 def account_line(account: AccountView, tz: str) -> str:

@@ -13,7 +13,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,43 @@ class AccountView:
 class OAuthStart:
     authorize_url: str
     state: str
+
+
+@dataclass(frozen=True)
+class OAuthState:
+    """What a verified OAuth state says: who started the connection, where, to which network."""
+
+    org_id: uuid.UUID
+    user_id: uuid.UUID
+    platform: str
+    redirect_uri: str
+    verifier: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PendingConnection:
+    """A callback whose code was exchanged but whose account is not stored yet. ``sealed`` holds
+    the tokens and the starter's org and user, Fernet-encrypted and expiring like the state."""
+
+    platform: str
+    username: str
+    sealed: str = field(repr=False)
+
+
+def _check_starter(org_id: uuid.UUID, user_id: uuid.UUID, actor: Actor) -> None:
+    """A connection belongs to the user who started it, in that org: a callback opened in anyone
+    else's session (or forged to look like one) cannot attach an account to another org."""
+    if org_id != actor.org_id or user_id != actor.user_id:
+        raise ValidationFailed([Problem(field="state", code="invalid_state",
+                                        message="This connection was started by another user; start again")])
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def _warning(account: SocialAccount, now: datetime) -> str | None:
@@ -181,31 +218,61 @@ class AccountService(Service):
         url = self.connector_for(platform).authorize_url(state, redirect_uri, code_challenge=challenge)
         return OAuthStart(url, state)
 
-    def finish_oauth(self, actor: Actor, *, state: str, code: str) -> AccountView:
-        """Handle the callback: check the state, exchange the code, store the account."""
+    def read_oauth_state(self, state: str) -> OAuthState:
+        """Who started a connection, and for which network: the state is authenticated encryption
+        (it cannot be forged or altered) and is refused after 15 minutes."""
         try:
             data = json.loads(self.cipher.decrypt_fresh(state, OAUTH_STATE_TTL_SECONDS))
-        except (InvalidToken, ValueError):
+            return OAuthState(uuid.UUID(data["org"]), uuid.UUID(data["user"]), data["platform"],
+                              data["redirect_uri"], data.get("verifier"))
+        except (InvalidToken, ValueError, KeyError, TypeError):
             raise ValidationFailed([Problem(field="state", code="invalid_state",
                                             message="The sign-in link expired or was tampered with; start connecting again")]) from None
-        if data.get("org") != str(actor.org_id) or data.get("user") != str(actor.user_id):
-            raise ValidationFailed([Problem(field="state", code="invalid_state",
-                                            message="This connection was started by another user; start again")])
+
+    def finish_oauth(self, actor: Actor, *, state: str, code: str) -> AccountView:
+        """Handle the callback in the session of the user who started it: check the state,
+        exchange the code, store the account."""
+        started = self.read_oauth_state(state)
+        _check_starter(started.org_id, started.user_id, actor)  # before the single-use code is spent
+        return self.complete_oauth(actor, self.exchange_oauth_code(state=state, code=code))
+
+    def exchange_oauth_code(self, *, state: str, code: str) -> PendingConnection:
+        """First half of a callback that arrives without a signed-in session (a full-page redirect
+        starts a new one): exchange the code at once (X's codes live 30 seconds) and seal the
+        tokens. Nothing is stored; only the user named in the state can store them, with
+        ``complete_oauth``, within ``OAUTH_STATE_TTL_SECONDS``."""
+        started = self.read_oauth_state(state)
         if not (code or "").strip():
             raise ValidationFailed([Problem(field="code", code="required", message="The network sent no code back")])
-        platform = data["platform"]
-        tokens: TokenSet = self.connector_for(platform).exchange_code(
-            code, data["redirect_uri"], code_verifier=data.get("verifier"))
+        tokens: TokenSet = self.connector_for(started.platform).exchange_code(
+            code, started.redirect_uri, code_verifier=started.verifier)
         identity = tokens.account or {}
-        return self.connect(
-            actor, org_id=actor.org_id, platform=platform,
-            external_account_id=str(identity.get("external_account_id") or identity.get("id") or ""),
-            username=str(identity.get("username") or identity.get("name") or ""),
-            display_name=identity.get("display_name"), access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,
-            refresh_expires_at=tokens.refresh_expires_at, scopes=list(tokens.scopes),
+        username = str(identity.get("username") or identity.get("name") or "").strip().lstrip("@")
+        sealed = self.cipher.encrypt(json.dumps({
+            "org": str(started.org_id), "user": str(started.user_id), "platform": started.platform,
+            "external_account_id": str(identity.get("external_account_id") or identity.get("id") or ""),
+            "username": username, "display_name": identity.get("display_name"),
+            "access_token": tokens.access_token, "refresh_token": tokens.refresh_token,
+            "expires_at": _iso(tokens.expires_at), "refresh_expires_at": _iso(tokens.refresh_expires_at),
+            "scopes": list(tokens.scopes),
             # Only the network's plain identity details; never the other choices' tokens.
-            extra=dict(identity.get("extra") or {}),
+            "extra": dict(identity.get("extra") or {})}))
+        return PendingConnection(started.platform, username, sealed)
+
+    def complete_oauth(self, actor: Actor, pending: PendingConnection) -> AccountView:
+        """Second half: store the sealed tokens for ``actor``, who must be the user who started
+        the connection, in that org, still allowed to manage accounts."""
+        try:
+            data = json.loads(self.cipher.decrypt_fresh(pending.sealed, OAUTH_STATE_TTL_SECONDS))
+        except (InvalidToken, ValueError):
+            raise ValidationFailed([Problem(field="state", code="invalid_state",
+                                            message="The connection was not finished in time; start connecting again")]) from None
+        _check_starter(uuid.UUID(data["org"]), uuid.UUID(data["user"]), actor)
+        return self.connect(
+            actor, org_id=actor.org_id, platform=data["platform"], external_account_id=data["external_account_id"],
+            username=data["username"], display_name=data["display_name"], access_token=data["access_token"],
+            refresh_token=data["refresh_token"], expires_at=_from_iso(data["expires_at"]),
+            refresh_expires_at=_from_iso(data["refresh_expires_at"]), scopes=data["scopes"], extra=data["extra"],
         )
 
     # --- lifecycle -----------------------------------------------------------------------------

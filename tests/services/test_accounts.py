@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import select, text
 
 from core.db.models import SocialAccount
-from core.errors import Forbidden, ValidationFailed
+from core.errors import Forbidden, PlatformError, ValidationFailed
 from core.platforms.registry import follow_sandbox_consent
+from core.services.accounts import OAUTH_STATE_TTL_SECONDS
 from tests.conftest import SECRET_KEY, Team, connect_sandbox_account
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +69,41 @@ def test_oauth_state_belongs_to_the_user_who_started(herald, sandbox, team: Team
         herald.accounts.finish_oauth(other_admin, state=callback["state"], code=callback["code"])
     with pytest.raises(Forbidden):
         herald.accounts.start_oauth(team.editor, "twitter", REDIRECT)
+
+
+def test_a_callback_without_a_session_is_exchanged_at_once_and_stored_only_by_its_starter(
+        herald, sandbox, team: Team, other_team: Team) -> None:
+    start = herald.accounts.start_oauth(team.admin, "twitter", REDIRECT)
+    callback = follow_sandbox_consent(herald.connectors("twitter"), start.authorize_url)
+    pending = herald.accounts.exchange_oauth_code(state=callback["state"], code=callback["code"])
+    assert (pending.platform, pending.username) == ("twitter", "herald_sandbox")
+    assert "sealed" not in repr(pending) and herald.accounts.list_accounts(team.admin) == []  # nothing stored yet
+    with pytest.raises(PlatformError):  # the code is spent: replaying the callback gets nothing
+        herald.accounts.exchange_oauth_code(state=callback["state"], code=callback["code"])
+    # Someone else's session cannot store it: not another org's admin, not another user of the org.
+    for intruder in (other_team.admin, team.add_user(herald, "admin")):
+        with pytest.raises(ValidationFailed, match="started by another user"):
+            herald.accounts.complete_oauth(intruder, pending)
+    assert herald.accounts.list_accounts(other_team.admin) == [] and herald.accounts.list_accounts(team.admin) == []
+    view = herald.accounts.complete_oauth(team.admin, pending)
+    assert (view.platform, view.username, view.status) == ("twitter", "herald_sandbox", "active")
+    assert [a.account_id for a in herald.accounts.list_accounts(team.admin)] == [view.account_id]
+    with herald.db.unit_of_work(team.org.org_id, readonly=True) as uow:
+        account = uow.session.scalar(select(SocialAccount))
+        assert account is not None and account.connected_by == team.admin.user_id
+        assert herald.accounts.credentials(account).refresh_token  # the sealed tokens, stored encrypted
+
+
+def test_a_sealed_connection_expires_like_the_state(herald, sandbox, team: Team) -> None:
+    start = herald.accounts.start_oauth(team.admin, "linkedin", REDIRECT)
+    callback = follow_sandbox_consent(herald.connectors("linkedin"), start.authorize_url)
+    pending = herald.accounts.exchange_oauth_code(state=callback["state"], code=callback["code"])
+    later = datetime.now(UTC) + timedelta(seconds=OAUTH_STATE_TTL_SECONDS + 60)
+    with time_machine.travel(later, tick=False), pytest.raises(ValidationFailed, match="not finished in time"):
+        herald.accounts.complete_oauth(team.admin, pending)
+    with time_machine.travel(later, tick=False), pytest.raises(ValidationFailed, match="expired or was tampered"):
+        herald.accounts.read_oauth_state(start.state)
+    assert herald.accounts.list_accounts(team.admin) == []
 
 
 def test_refresh_rotates_and_stores_the_new_refresh_token(herald, sandbox, team: Team) -> None:

@@ -1,4 +1,5 @@
-"""Accounts: status and warnings, connect through the sandbox OAuth path, disconnect, callbacks."""
+"""Accounts: status and warnings, connect through the sandbox OAuth path, disconnect.
+(Live OAuth callbacks: test_oauth_callback.py.)"""
 
 from __future__ import annotations
 
@@ -64,37 +65,6 @@ def test_an_admin_connects_through_sandbox_oauth_and_disconnects(app_as, ui_hera
     assert not at.exception, at.exception
     after = {a.account_id: a for a in ui_herald.accounts.list_accounts(admin)}[account.account_id]
     assert after.status == "revoked"
-
-
-def test_the_oauth_callback_is_finished_from_the_query_parameters(app_as, ui_herald, actor_for,  # type: ignore[no-untyped-def]
-                                                                  fresh_cache) -> None:
-    from core.platforms.registry import follow_sandbox_consent
-    from ui.accounts_view import redirect_uri
-
-    admin = actor_for("admin")
-    before = {a.account_id for a in ui_herald.accounts.list_accounts(admin)}
-    start = ui_herald.accounts.start_oauth(admin, "twitter", "http://localhost:8501/accounts")
-    back = follow_sandbox_consent(ui_herald.connectors("twitter"), start.authorize_url)  # the browser's trip
-    at = app_as("admin", PAGE)
-    at.query_params["state"] = back["state"]
-    at.query_params["code"] = back["code"]
-    at.run()
-    assert not at.exception, at.exception
-    assert "code" not in at.query_params and "state" not in at.query_params
-    new = [a for a in ui_herald.accounts.list_accounts(admin) if a.account_id not in before]
-    assert [(a.platform, a.status) for a in new] == [("twitter", "active")]
-    ui_herald.accounts.disconnect(admin, new[0].account_id)
-    assert redirect_uri().endswith("/accounts")
-
-
-def test_a_tampered_callback_is_refused_and_cleared(app_as, fresh_cache) -> None:  # type: ignore[no-untyped-def]
-    at = app_as("admin", PAGE)
-    at.query_params["state"] = "not-a-real-state"
-    at.query_params["code"] = "abc"
-    at.run()
-    assert not at.exception
-    assert any("expired or was tampered with" in e.value for e in at.error)
-    assert "state" not in at.query_params
 
 
 def test_a_new_org_without_accounts_is_told_what_to_do(ui_herald) -> None:  # type: ignore[no-untyped-def]
