@@ -20,6 +20,7 @@ from core.services.compose import (
 from ui import composer_view as cv
 from ui.calendar_view import can_edit
 from ui.context import herald_app, require_actor, show_error
+from ui.media import media_preview
 from ui.widgets import local_time, platform_label, status_badge
 
 actor = require_actor()
@@ -80,7 +81,7 @@ c3.text_input("Hashtags", key=cv.HASHTAGS, placeholder="#launch #coffee", help="
 c4.text_input("Mentions", key=cv.MENTIONS, placeholder="@partner")
 
 draft = cv.current_draft()
-cv.render_media_previews(draft.media_urls)
+media_preview(draft.media_urls)
 check = check_draft(draft, blocked_terms=org.blocked_terms)
 if draft.content.strip() or draft.platforms:
     cv.render_general_problems(check)

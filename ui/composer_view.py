@@ -13,7 +13,7 @@ import streamlit as st
 from core.domain.platforms import PLATFORMS
 from core.domain.timezones import to_local
 from core.errors import HeraldError
-from core.services.compose import Draft, DraftCheck, NetworkCheck, media_previews, split_list
+from core.services.compose import Draft, DraftCheck, NetworkCheck, split_list
 from core.services.context import Actor
 from core.services.library import LibraryItemView
 from core.services.users import OrgView
@@ -147,23 +147,6 @@ def render_template_picker(actor: Actor, org_id: str) -> None:
 def render_general_problems(check: DraftCheck) -> None:
     if check.general:
         st.error("**The post as a whole**\n" + "\n".join(f"- {p.message}" for p in check.general))
-
-
-def render_media_previews(urls: tuple[str, ...]) -> None:
-    previews = media_previews(urls)
-    if not previews:
-        return
-    cols = st.columns(min(len(previews), 4))
-    for index, media in enumerate(previews):
-        with cols[index % len(cols)]:
-            if media.is_sandbox:
-                st.caption(f"🧪 Sandbox {media.kind}: **{media.name}** — served by Herald's sandbox, no preview")
-            elif media.kind in ("image", "gif"):
-                st.image(media.url, caption=media.name, use_container_width=True)
-            elif media.kind == "video":
-                st.video(media.url)
-            else:
-                st.caption(f"📎 {media.name} ({media.kind})")
 
 
 def counter_text(check: NetworkCheck) -> str:

@@ -1,4 +1,4 @@
-"""Media previews shared by the approvals and library pages."""
+"""Media previews shared by the composer, approvals and library pages."""
 
 from __future__ import annotations
 
@@ -6,21 +6,27 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from core.domain.rules import media_kind
+from core.services.compose import media_previews
 
 MAX_PREVIEW_COLUMNS = 3
 
 
 def media_preview(urls: Sequence[str]) -> None:
-    """Images and videos inline (the browser fetches them, not the server), anything else as a link."""
-    if not urls:
+    """Images and videos inline (the browser fetches them, not the server), anything else as a link.
+
+    Sandbox media are simulated bytes on a host no browser can reach, so they are named instead of
+    shown as a broken image."""
+    previews = media_previews(list(urls))
+    if not previews:
         return
-    columns = st.columns(min(len(urls), MAX_PREVIEW_COLUMNS))
-    for i, url in enumerate(urls):
+    columns = st.columns(min(len(previews), MAX_PREVIEW_COLUMNS))
+    for i, media in enumerate(previews):
         with columns[i % len(columns)]:
-            kind = media_kind(url)
-            if kind in ("image", "gif"):
-                st.image(url, width="stretch")
-            elif kind == "video":
-                st.video(url)
-            st.caption(f"[{kind} ↗]({url})")
+            if media.is_sandbox:
+                st.caption(f"🧪 Sandbox {media.kind}: **{media.name}** (simulated by Herald's sandbox, no preview)")
+                continue
+            if media.kind in ("image", "gif"):
+                st.image(media.url, width="stretch")
+            elif media.kind == "video":
+                st.video(media.url)
+            st.caption(f"[{media.name} ↗]({media.url})")

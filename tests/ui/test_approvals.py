@@ -138,3 +138,13 @@ def test_history_times_are_in_the_orgs_timezone(app_as, ui_herald: Herald, actor
     at = app_as("manager", PAGE)
     frames = [df.value for df in at.dataframe]
     assert any("When (Europe/London)" in f.columns for f in frames)
+
+
+def test_sandbox_media_are_named_instead_of_shown_as_broken_images(app_as, ui_herald: Herald,  # type: ignore[no-untyped-def]
+                                                                   actor_for: Callable[[str], Actor], fresh_cache) -> None:
+    post = pending_post(ui_herald, actor_for("editor"))
+    at = app_as("manager", PAGE)
+    assert not at.exception, at.exception
+    assert any("Sandbox image: **blend.jpg**" in c.value for c in at.caption)
+    assert not at.get("imgs")  # a browser cannot load sandbox media: no <img> to show broken
+    ui_herald.approvals.reject(actor_for("manager"), post.post_id, "tidy up")
