@@ -37,6 +37,16 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float 
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def stop_process(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 class SandboxServer:
     def __init__(self, *, service_time_ms: float = 0.0, extra_args: list[str] | None = None) -> None:
         self.port = free_port()
@@ -68,12 +78,7 @@ class SandboxServer:
 
     def stop(self) -> None:
         self.client.close()
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop_process(self.process, timeout=10)
         if self.process.stderr is not None:
             self.process.stderr.close()
 
