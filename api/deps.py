@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import RateLimited
+from api.errors import MissingToken, RateLimited
 from api.rate_limit import TokenBuckets
-from core.errors import AuthenticationFailed, Problem, ValidationFailed
+from core.errors import Problem, ValidationFailed
 from core.services.api_tokens import hash_token
 from core.services.container import Herald
 from core.services.context import Actor
@@ -55,7 +55,7 @@ def current_actor(
 ) -> Actor:
     """The token's user, org and role; the org never comes from the request."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise AuthenticationFailed("Send an API token: Authorization: Bearer hrld_...")
+        raise MissingToken()
     buckets: TokenBuckets | None = request.app.state.rate_limit
     if buckets is not None:
         # Counted before the token is looked up, so a flood costs no database work.

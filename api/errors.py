@@ -43,6 +43,13 @@ STATUS_BY_ERROR: tuple[tuple[type[HeraldError], int], ...] = (
 BEARER_CHALLENGE = 'Bearer realm="herald"'
 
 
+class MissingToken(AuthenticationFailed):
+    """No bearer token at all (RFC 6750: then the challenge names no error)."""
+
+    def __init__(self) -> None:
+        super().__init__("Send an API token: Authorization: Bearer hrld_...")
+
+
 class RateLimited(Exception):
     def __init__(self, wait_seconds: float) -> None:
         super().__init__("rate limited")
@@ -64,8 +71,8 @@ async def herald_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     headers = None
     if status == 401:
-        has_token = bool(request.headers.get("authorization"))
-        headers = {"WWW-Authenticate": BEARER_CHALLENGE + (', error="invalid_token"' if has_token else "")}
+        invalid = "" if isinstance(exc, MissingToken) else ', error="invalid_token"'
+        headers = {"WWW-Authenticate": BEARER_CHALLENGE + invalid}
     return error_response(status, exc.code, exc.message, exc.details, headers)
 
 
@@ -106,7 +113,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:
         # FastAPI's "There was an error parsing the body" (e.g. bytes that are not UTF-8): a bad
         # request body, answered like every other one.
-        return error_response(422, "invalid_body", f"The request body cannot be read: {exc.detail}",
+        return error_response(422, "validation_failed", f"body: The request body cannot be read ({exc.detail})",
                               [{"field": "body", "location": "body", "code": "invalid_body",
                                 "message": str(exc.detail)}])
     return error_response(exc.status_code, "http_error", str(exc.detail), headers=headers)

@@ -21,7 +21,7 @@ from core.domain.posts import ApprovalStatus, PostStatus
 PostTypeName = Literal["text", "link", "image", "video", "carousel", "story", "reel"]
 assert get_args(PostTypeName) == POST_TYPES
 
-TimeInput = Field(description=TIME_INPUT_DESCRIPTION, json_schema_extra={"format": "date-time"})
+TIME_FORMAT = {"format": "date-time"}
 
 
 class QueueItemOut(ApiModel):
@@ -161,7 +161,7 @@ class PostFields(RequestModel):
     content_library_id: uuid.UUID | None = None
     platform_specific_content: dict[PlatformName, str] | None = None
     platform_options: dict[PlatformName, dict[str, Any]] | None = None
-    scheduled_at: str | None = TimeInput
+    scheduled_at: str | None = Field(default=None, description=TIME_INPUT_DESCRIPTION, json_schema_extra=TIME_FORMAT)
     submit_for_approval: bool | None = Field(
         default=None, description="Send a draft for approval (scheduling does this by itself)")
     force: bool | None = Field(default=None, description="Schedule even if the time clashes with the "
@@ -189,7 +189,7 @@ class PostUpdate(PostFields):
 
 
 class RescheduleRequest(RequestModel):
-    scheduled_at: str = TimeInput
+    scheduled_at: str = Field(description=TIME_INPUT_DESCRIPTION, json_schema_extra=TIME_FORMAT)
     force: bool = False
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
