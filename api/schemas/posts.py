@@ -6,6 +6,7 @@ import uuid
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from api.schemas.common import (
     TIME_INPUT_DESCRIPTION,
@@ -21,7 +22,7 @@ from core.domain.posts import ApprovalStatus, PostStatus
 PostTypeName = Literal["text", "link", "image", "video", "carousel", "story", "reel"]
 assert get_args(PostTypeName) == POST_TYPES
 
-TIME_FORMAT = {"format": "date-time"}
+TIME_FORMAT: JsonDict = {"format": "date-time"}
 
 
 class QueueItemOut(ApiModel):
