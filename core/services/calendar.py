@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import load_only
 
 from core.db.models import ScheduledPost, SocialAccount
 from core.domain.calendar import (
@@ -28,6 +29,13 @@ from core.services.base import Service, load_org, parse_id
 from core.services.conflicts import find_conflicts
 from core.services.context import Actor
 
+# What the calendar reads of a post: not the media, options and per-network variants, whose JSON
+# would be decoded for every post of the range and then dropped.
+CALENDAR_COLUMNS = (
+    ScheduledPost.post_id, ScheduledPost.org_id, ScheduledPost.title, ScheduledPost.content,
+    ScheduledPost.scheduled_at, ScheduledPost.published_at, ScheduledPost.platforms,
+    ScheduledPost.status, ScheduledPost.approval_status, ScheduledPost.post_type, ScheduledPost.created_by,
+)
 # The longest range a calendar, gap or overview read may cover (a year, leap or not).
 MAX_RANGE_DAYS = 366
 # What counts as "planned" for gaps: anything that is or will be on the network.
@@ -68,7 +76,7 @@ class CalendarService(Service):
             lo, hi = local_range_bounds(start, end, org.timezone)
             moment = func.coalesce(ScheduledPost.scheduled_at, ScheduledPost.published_at)
             posts = list(uow.session.scalars(
-                select(ScheduledPost)
+                select(ScheduledPost).options(load_only(*CALENDAR_COLUMNS))
                 .where(ScheduledPost.org_id == actor.org_id, moment >= lo, moment < hi)
                 .order_by(moment, ScheduledPost.post_id)
             ))
