@@ -21,6 +21,54 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU used so far by each PostgreSQL process on this machine (the bench's database is on
+    the local server; on a remote one there are none)."""
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    used[int(entry.name)] = cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return used
+
+
+class CpuMeter:
+    """CPU seconds used by the daemons, the sandbox and PostgreSQL between start() and stop()."""
+
+    def __init__(self, daemon_pids: list[int], sandbox_pid: int) -> None:
+        self.daemon_pids, self.sandbox_pid = daemon_pids, sandbox_pid
+        self._start: dict[str, float] = {}
+        self._postgres: dict[int, float] = {}
+        self.used: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        return {"daemons": sum(cpu_seconds(p) for p in self.daemon_pids),
+                "sandbox": cpu_seconds(self.sandbox_pid)}
+
+    def start(self) -> None:
+        self._start, self._postgres = self._read(), postgres_cpu_seconds()
+
+    def stop(self) -> dict[str, float]:
+        now = self._read()
+        self.used = {k: now[k] - self._start[k] for k in now}
+        # Backends that exited meanwhile are not counted (their time is gone with them).
+        self.used["postgres"] = sum(used - self._postgres.get(pid, 0.0)
+                                    for pid, used in postgres_cpu_seconds().items())
+        return self.used
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -43,7 +43,7 @@ from typing import Any  # noqa: E402
 import httpx  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
-from bench._support import BenchDatabase, DaemonProcess, SandboxProcess, summary  # noqa: E402
+from bench._support import BenchDatabase, CpuMeter, DaemonProcess, SandboxProcess, summary  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db.engine import Database  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
@@ -250,7 +250,10 @@ def main() -> int:
         start = datetime.now(UTC) + timedelta(seconds=5 + args.posts / 4000)
         steady = insert_posts(herald, org_id, user_id, accounts, count=args.posts, start=start, spread=args.window,
                               label="steady")
+        meter = CpuMeter([d.process.pid for d in daemons], sandbox.process.pid)
+        meter.start()
         states = wait_settled(herald, org_id, set(steady), args.window + args.timeout)
+        cpu = meter.stop()
         print(f"steady phase settled: {dict(states)}", flush=True)
         burst_at = datetime.now(UTC) + timedelta(seconds=4)
         burst = insert_posts(herald, org_id, user_id, accounts, count=args.burst, start=burst_at, spread=0,
@@ -267,7 +270,9 @@ def main() -> int:
         ceil = ceiling(herald, bench_db.url, org_id, user_id, accounts, args.ceiling_items, args.daemons,
                        args.ceiling_batch)
         herald.close()
-        print(f"steady: {steady_m}\nburst: {burst_m}\nceiling (claim+complete, no HTTP): {ceil:.0f}/s", flush=True)
+        cpu_ms = {k: round(v * 1000 / max(1, steady_m["published"]), 2) for k, v in cpu.items()}
+        print(f"steady: {steady_m}\nburst: {burst_m}\nceiling (claim+complete, no HTTP): {ceil:.0f}/s\n"
+              f"CPU per publish in the steady phase (ms): {cpu_ms}", flush=True)
         result = {
             "posts": args.posts, "daemons": args.daemons, "concurrency": concurrency, "networks": platforms,
             "publishes_per_s": round(rate, 1),
@@ -286,6 +291,7 @@ def main() -> int:
             "retried": steady_m["retried"] + burst_m["retried"],
             "ceiling_per_s": round(ceil, 1),
             "ratio_to_ceiling": round(rate / ceil, 3) if ceil else None,
+            "cpu_ms_per_publish": cpu_ms,
         }
         print(json.dumps(result))
         return 0

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     reconcile_delay_seconds: int = Field(default=20, ge=0, le=3600)
     # First retry after a transient failure waits base/2..base seconds, doubling per attempt (and
     # never before the network's own reset time); outages are handled by the circuit breaker.
-    retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    retry_base_seconds: float = Field(default=0.5, gt=0, le=3600)
     # REST API: each token may make this many requests per minute on average, and up to
     # ``api_rate_limit_burst`` at once (a token bucket per token, per API process); 0 turns it off.
     api_rate_limit_per_minute: int = Field(default=600, ge=0, le=6_000_000)

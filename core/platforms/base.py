@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from core.clock import Clock, SystemClock
 from core.domain.rules import media_kind
@@ -133,6 +133,9 @@ class PollPolicy:
     max_interval_seconds: float = 15.0
     backoff: float = 1.5
     max_wait_seconds: float = 600.0
+    # A status read that fails transiently (5xx, 429, no answer) is one more poll, this many
+    # times in a row: redoing the whole publish for it would repeat every upload before it.
+    max_transient_errors: int = 3
 
 
 class ProcessingTimeout(RetryablePlatformError):
@@ -149,16 +152,35 @@ def poll_until(
     policy: PollPolicy,
     sleep: Callable[[float], None],
     hint: Callable[[T], float | None] | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> T:
     """Call ``step`` until it reports done, sleeping between calls (the network's own hint
     when it gives one, else a growing interval). Raises ``ProcessingTimeout`` once the total
-    time slept would exceed ``policy.max_wait_seconds``; the value last seen is attached."""
+    time slept would exceed ``policy.max_wait_seconds``; the value last seen is attached.
+    A ``RetryablePlatformError`` from ``step`` is polled through up to
+    ``policy.max_transient_errors`` times in a row, never before its ``retry_after`` (read
+    against ``now``); after that, or when its reset lies beyond the budget, it is raised."""
     waited = 0.0
     delay = policy.initial_interval_seconds
+    errors = 0
+    value: Any = None
     while True:
-        done, value = step()
+        try:
+            done, value = step()
+            errors = 0
+        except ProcessingTimeout:
+            raise
+        except RetryablePlatformError as exc:
+            errors += 1
+            pause = _transient_pause(exc, delay, now)
+            if errors > policy.max_transient_errors or waited + pause > policy.max_wait_seconds:
+                raise
+            sleep(pause)
+            waited += pause
+            delay = min(delay * policy.backoff, policy.max_interval_seconds)
+            continue
         if done:
-            return value
+            return cast(T, value)
         suggested = hint(value) if hint is not None else None
         pause = max(0.0, suggested) if suggested is not None else delay
         if waited + pause > policy.max_wait_seconds:
@@ -170,6 +192,13 @@ def poll_until(
         sleep(pause)
         waited += pause
         delay = min(delay * policy.backoff, policy.max_interval_seconds)
+
+
+def _transient_pause(exc: RetryablePlatformError, delay: float,
+                     now: Callable[[], datetime] | None) -> float:
+    if exc.retry_after is None or now is None:
+        return delay
+    return max(delay, (exc.retry_after - now()).total_seconds())
 
 
 # --- matching posts whose outcome is unknown ------------------------------------------------
@@ -355,7 +384,7 @@ class Connector(ABC):
     def wait(self, step: Callable[[], tuple[bool, T]], *, what: str,
              hint: Callable[[T], float | None] | None = None) -> T:
         return poll_until(step, platform=self.platform, what=what, policy=self.config.poll,
-                          sleep=self.sleep, hint=hint)
+                          sleep=self.sleep, hint=hint, now=self.now)
 
     def once_live(self, read: Callable[[], T], *, fallback: Callable[[PlatformError], T],
                   what: str) -> T:

@@ -51,13 +51,46 @@ SECRET_PARAMS = frozenset({
 BODY_EXCERPT_CHARS = 2000
 
 
+# One network's connector is shared by every publishing thread of a process: keep a connection
+# per thread alive instead of closing all but httpx's default 20 after each burst.
+POOL_LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=128,
+                           keepalive_expiry=30.0)
+
+
+class _NoCookies(httpx.Cookies):
+    """The networks' APIs authenticate with tokens, never cookies. httpx would otherwise parse
+    every response's ``Set-Cookie`` through ``http.cookiejar`` (a urllib request and response
+    per call, one of the larger costs of a call) and could send a cookie one network set to
+    every later request of the same client."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class ApiHttpClient(httpx.Client):
+    """``httpx.Client`` without a cookie jar (see ``_NoCookies``)."""
+
+    _no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("Herald's API clients keep no cookies")
+
+
 def make_client(
     *, transport: httpx.BaseTransport | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT
 ) -> httpx.Client:
     """An httpx client with Herald's policy. Redirects are not followed: API calls never
     need them, and media fetching follows them itself, checking every hop."""
-    return httpx.Client(
-        transport=transport, timeout=timeout, follow_redirects=False,
+    return ApiHttpClient(
+        transport=transport, timeout=timeout, follow_redirects=False, limits=POOL_LIMITS,
         headers={"User-Agent": USER_AGENT},
     )
 
@@ -138,9 +171,10 @@ class ApiClient:
             raise transport_error(self.platform, exc, request,
                                   outcome_critical=outcome_critical) from exc
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            log.info("%s %s %s -> %s in %.0f ms", self.platform, request.method,
-                     loggable_url(request.url), status, elapsed_ms)
+            if log.isEnabledFor(logging.INFO):  # building the redacted URL costs more than the log
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                log.info("%s %s %s -> %s in %.0f ms", self.platform, request.method,
+                         loggable_url(request.url), status, elapsed_ms)
 
 
 def transport_error(

@@ -128,7 +128,7 @@ class PublishingService(Service):
     def __init__(self, db: Database, clock: Clock, accounts: AccountService,
                  connector_for: Callable[[str], Connector], *, queue: QueueStore | None = None,
                  rng: Any = None, reconcile_delay_seconds: int = RECONCILE_DELAY_SECONDS,
-                 retry_base_seconds: float = 2.0) -> None:
+                 retry_base_seconds: float = 0.5) -> None:
         super().__init__(db, clock)
         self.retry_base_seconds = retry_base_seconds
         self.reconcile_delay = timedelta(seconds=reconcile_delay_seconds)

@@ -39,6 +39,21 @@ def test_the_client_has_herald_timeouts_and_user_agent() -> None:
         assert client.follow_redirects is False
 
 
+def test_the_client_keeps_no_cookies_a_network_sets() -> None:
+    sent: list[httpx.Request] = []
+
+    def network(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    with make_client(transport=httpx.MockTransport(network)) as client:
+        client.get("https://graph.facebook.com/v21.0/me")
+        client.get("https://graph.facebook.com/v21.0/me")
+
+    assert "cookie" not in sent[1].headers
+    assert len(client.cookies) == 0
+
+
 def test_each_call_logs_method_path_status_and_duration_but_never_a_secret(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -1,8 +1,11 @@
 """The sandbox as an HTTP server: a small ASGI app over the same ``Sandbox.handle``.
 
-Each request becomes an ``httpx.Request``; the handler runs in a worker thread (the sandbox's
-state is behind one lock), the configured service time is applied with ``asyncio.sleep``, and
-the ``httpx.Response`` goes back as is. Injected ``timeout`` / ``lost_response`` faults hang the
+Each request becomes an ``httpx.Request``; the handler runs on the event loop itself (it is
+short, CPU-only work behind the sandbox's one lock, so a hop to a worker thread would cost more
+than it saves), the configured service time is applied with ``asyncio.sleep``, and the
+``httpx.Response`` goes back as is. uvicorn runs on uvloop with the httptools parser (both in
+requirements.txt): the simulator shares the machine with what it measures, so its own cost per
+request matters to every benchmark. Injected ``timeout`` / ``lost_response`` faults hang the
 connection (``hang_seconds``, default 35 s: past Herald's 30 s read timeout) and then answer 504.
 """
 
@@ -12,7 +15,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import anyio.to_thread
 import httpx
 
 from core.platforms.sandbox.simulator import Sandbox
@@ -41,7 +43,7 @@ class SandboxApp:
             return
         request = to_request(scope, await _read_body(receive))
         try:
-            response = await anyio.to_thread.run_sync(self._handle, request)
+            response = self._handle(request)
         except httpx.TimeoutException as exc:
             await asyncio.sleep(float(getattr(exc, "hang_seconds", DEFAULT_HANG_SECONDS)))
             response = httpx.Response(504, json={"error": "sandbox: injected timeout"})
@@ -104,5 +106,13 @@ def serve(sandbox: Sandbox, *, host: str = "127.0.0.1", port: int = 8900,
 
     config = uvicorn.Config(SandboxApp(sandbox, service_time_ms=service_time_ms), host=host,
                             port=port, log_level=log_level, access_log=False, lifespan="on",
-                            ws="none", backlog=2048)
+                            ws="none", backlog=2048, loop=_best("uvloop", "asyncio"),
+                            http=_best("httptools", "h11"))
     uvicorn.Server(config).run()
+
+
+def _best(fast: str, fallback: str) -> str:
+    """``fast`` when its package is installed, else uvicorn's pure-Python ``fallback``."""
+    import importlib.util
+
+    return fast if importlib.util.find_spec(fast) is not None else fallback
