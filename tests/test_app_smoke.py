@@ -21,6 +21,13 @@ def embedded_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HERALD_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HERALD_PLATFORM_MODE", "sandbox")
     get_settings.cache_clear()
+    # Another app test in this process may have left its container cached: this test must
+    # build the one the embedded default makes.
+    from scheduler_daemon import stop_embedded
+    from ui.context import herald_app
+
+    stop_embedded()
+    herald_app.clear()
     yield tmp_path
     get_settings.cache_clear()
 
