@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,7 +42,7 @@ from core.db.models import (
     SocialAccount,
 )
 from core.domain.posts import PostStatus
-from core.domain.queue import next_attempt_at
+from core.domain.queue import backoff_delay, next_attempt_at
 from core.domain.validation import PostContent, text_for_platform, title_for_platform
 from core.errors import (
     AuthPlatformError,
@@ -289,6 +289,8 @@ class PublishingService(Service):
         except UnknownOutcome as exc:
             return self._settlement(item, "unconfirmed", t0, error=exc.network_message, http_status=exc.status)
         except RetryablePlatformError as exc:
+            if exc.retry_after is not None and exc.retry_after > self.now():
+                return self._network_wait(item, exc, t0)
             return self._settlement(item, "retry", t0, error=exc.network_message,
                                     http_status=exc.status, retry_after=exc.retry_after)
         except (AuthPlatformError, PermanentPlatformError, PlatformError) as exc:
@@ -322,6 +324,21 @@ class PublishingService(Service):
         """Give a claimed item back without spending an attempt (circuit open, rate limit)."""
         return Settlement(item, "deferred", "pending", ("processing",), reason, self.now(),
                           next_attempt_at=until, refund_attempt=True, attempt=AttemptRecord("deferred", reason))
+
+    def _network_wait(self, item: ClaimedItem, exc: RetryablePlatformError, t0: float) -> Settlement:
+        """The network said when it will take the call again (a 429 and its reset, a
+        ``Retry-After``): its flow control, like Herald's own per-account limits, so waiting
+        for it spends no attempt; a post is not lost to a busy network. A network that keeps
+        refusing still trips the circuit breaker (the worker counts these as failures), and each
+        wait lasts at least until the reset, so there is no tight loop. A little jitter after
+        the reset spreads the items that were refused together."""
+        assert exc.retry_after is not None
+        until = exc.retry_after + backoff_delay(1, base_seconds=self.retry_base_seconds, rng=self.rng)
+        reason = (f"{item.platform} asked Herald to wait until {exc.retry_after.isoformat()}: "
+                  f"{exc.network_message}" + (f" (HTTP {exc.status})" if exc.status else ""))
+        settlement = self.deferral(item, until, reason)
+        duration_ms = int((time.monotonic() - t0) * 1000)
+        return replace(settlement, attempt=AttemptRecord("rate_limited", reason, exc.status, duration_ms))
 
     def defer_item(self, item: ClaimedItem, until: datetime, reason: str) -> ItemOutcome:
         return self.settle([self.deferral(item, until, reason)])[0]

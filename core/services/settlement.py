@@ -77,7 +77,7 @@ class ItemOutcome:
 class AttemptRecord:
     """How the item's ``publish_attempts`` row (inserted in progress by the claim) closes."""
 
-    outcome: str  # success | retryable | auth | permanent | unknown | cancelled | deferred
+    outcome: str  # success | retryable | auth | permanent | unknown | cancelled | deferred | rate_limited
     error: str | None = None
     http_status: int | None = None
     duration_ms: int | None = None

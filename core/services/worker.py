@@ -240,7 +240,8 @@ class QueueWorker:
                     item, free_at, f"{item.platform} publish limit for this account; next slot {free_at.isoformat()}")
             else:
                 settlement = self.publishing.publish_job(job)
-                if settlement.outcome == "retry":
+                refused = settlement.attempt is not None and settlement.attempt.outcome == "rate_limited"
+                if settlement.outcome == "retry" or refused:
                     self.breaker.record_failure(item.platform, self.publishing.now(), settlement.message or "")
                 elif settlement.outcome == "completed":
                     self.breaker.record_success(item.platform)

@@ -112,6 +112,26 @@ def test_retry_waits_for_the_networks_reset_time(herald, sandbox, team: Team) ->
     assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
 
 
+def test_waiting_for_a_networks_rate_limit_reset_spends_no_attempt(herald, sandbox, team: Team) -> None:
+    connect_sandbox_account(herald, sandbox, team, "twitter")
+    post = _approved(herald, team, at=NOW + timedelta(minutes=1))
+    herald.clock.advance(timedelta(minutes=1))
+    sandbox.inject("twitter", "rate_limit", times=5, reset_in=60)  # more 429s than max_attempts (3)
+    for _ in range(5):
+        refused_at = herald.clock.now()
+        herald.publishing.process_queue()
+        status, attempts, next_at, error = _queue(herald, team, post.post_id)["twitter"]
+        assert (status, attempts) == ("pending", 0)
+        # Never before the reset (X sends it in whole epoch seconds).
+        assert next_at >= refused_at + timedelta(seconds=59)
+        assert "asked Herald to wait until" in error and "HTTP 429" in error
+        herald.clock.set(next_at)
+
+    assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
+    assert _queue(herald, team, post.post_id)["twitter"][:2] == ("completed", 1)
+    assert [outcome for _, outcome in _attempts(herald, team)] == ["rate_limited"] * 5 + ["success"]
+
+
 def test_retryable_errors_give_up_after_max_attempts(herald, sandbox, team: Team) -> None:
     connect_sandbox_account(herald, sandbox, team, "twitter")
     post = _approved(herald, team, at=NOW + timedelta(minutes=1))
