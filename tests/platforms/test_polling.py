@@ -3,16 +3,15 @@ read that fails for a moment without giving up the whole publish."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from core.clock import FixedClock
 from core.errors import PermanentPlatformError, RetryablePlatformError
 from core.platforms.base import PollPolicy, ProcessingTimeout, poll_until
-from tests.platforms.conftest import FakeSleep
+from tests.platforms.conftest import NOW, FakeSleep
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 POLICY = PollPolicy(initial_interval_seconds=1.0, max_interval_seconds=4.0, backoff=2.0,
                     max_wait_seconds=30.0, max_transient_errors=2)
 
@@ -35,16 +34,6 @@ class Status:
 def poll(status: Status, clock: FixedClock, sleep: FakeSleep) -> str:
     return poll_until(status, platform="tiktok", what="the upload", policy=POLICY, sleep=sleep,
                       now=clock.now)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
-
-
-@pytest.fixture
-def sleep(clock: FixedClock) -> FakeSleep:
-    return FakeSleep(clock)
 
 
 def test_polls_with_a_growing_interval_until_ready(clock: FixedClock, sleep: FakeSleep) -> None:
