@@ -5,6 +5,8 @@ Used by the Alembic migrations (and only there), so the migrated schema is the o
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 # The seed's views, written so that the same SQL runs on SQLite and PostgreSQL.
 V_PUBLISHING_PERFORMANCE = """
 CREATE VIEW v_publishing_performance {options} AS
@@ -99,3 +101,71 @@ $$""",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}",
         f"REVOKE ALL ON TABLE alembic_version FROM {role}",
     ]
+
+
+# --- data versions (data_versions): what the dashboard's caches are keyed by -----------------
+# A write to an area's table changes the org's version of that area in the same transaction, by
+# trigger, so every writer (services, the daemon's Core hot path, the API, raw SQL) is covered.
+#
+# PostgreSQL: one statement-level trigger per table and event, with transition tables, writes
+# the writing transaction's id as the version (one row per org, orgs in id order, so concurrent
+# writers lock version rows in the same order). Within a transaction the second and later writes
+# find the version already equal to their own id and change nothing (the WHERE of the upsert),
+# so a batch of single-row statements costs one row update, not one per statement.
+# SQLite: row-level triggers count (one writer at a time: nothing to contend on).
+_PG_DATA_VERSION_FUNCTION = """
+CREATE OR REPLACE FUNCTION herald_data_changed_{area}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    tx bigint := pg_current_xact_id()::text::bigint;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO data_versions AS v (org_id, {area})
+        SELECT DISTINCT org_id, tx FROM old_rows ORDER BY org_id
+        ON CONFLICT (org_id) DO UPDATE SET {area} = excluded.{area} WHERE v.{area} <> excluded.{area};
+    ELSE
+        INSERT INTO data_versions AS v (org_id, {area})
+        SELECT DISTINCT org_id, tx FROM new_rows ORDER BY org_id
+        ON CONFLICT (org_id) DO UPDATE SET {area} = excluded.{area} WHERE v.{area} <> excluded.{area};
+    END IF;
+    RETURN NULL;
+END
+$$"""
+_SQLITE_DATA_VERSION_TRIGGER = """
+CREATE TRIGGER {table}_data_changed_{event} AFTER {EVENT} ON {table} FOR EACH ROW
+BEGIN
+    INSERT INTO data_versions (org_id, {area}) VALUES ({row}.org_id, 1)
+    ON CONFLICT (org_id) DO UPDATE SET {area} = {area} + 1;
+END"""
+_EVENTS = ("insert", "update", "delete")
+
+
+def data_version_statements(areas: Mapping[str, Sequence[str]], dialect: str) -> list[str]:
+    """The triggers (and, on PostgreSQL, their functions) that keep data_versions current."""
+    statements = []
+    for area, tables in areas.items():
+        if dialect == "postgresql":
+            statements.append(_PG_DATA_VERSION_FUNCTION.format(area=area))
+        for table in tables:
+            for event in _EVENTS:
+                if dialect == "postgresql":
+                    rows = "OLD TABLE AS old_rows" if event == "delete" else "NEW TABLE AS new_rows"
+                    statements.append(
+                        f"CREATE TRIGGER {table}_data_changed_{event} AFTER {event.upper()} ON {table} "
+                        f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION herald_data_changed_{area}()")
+                else:
+                    statements.append(_SQLITE_DATA_VERSION_TRIGGER.format(
+                        table=table, event=event, EVENT=event.upper(), area=area,
+                        row="OLD" if event == "delete" else "NEW"))
+    return statements
+
+
+def drop_data_version_statements(areas: Mapping[str, Sequence[str]], dialect: str) -> list[str]:
+    statements = []
+    for area, tables in areas.items():
+        for table in tables:
+            for event in _EVENTS:
+                on = f" ON {table}" if dialect == "postgresql" else ""
+                statements.append(f"DROP TRIGGER IF EXISTS {table}_data_changed_{event}{on}")
+        if dialect == "postgresql":
+            statements.append(f"DROP FUNCTION IF EXISTS herald_data_changed_{area}()")
+    return statements

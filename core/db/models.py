@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -144,6 +145,8 @@ class ScheduledPost(PostLifecycle, Timestamped, Base):
             sqlite_where=text("status = 'scheduled'"),
         ),
         Index("idx_scheduled_posts_org_scheduled_at", "org_id", "scheduled_at"),
+        # Published posts by date: the performance reads and the calendar's unscheduled posts.
+        Index("idx_scheduled_posts_org_published_at", "org_id", "published_at"),
         UniqueConstraint("org_id", "idempotency_key", name="uq_scheduled_posts_idempotency"),
     )
 
@@ -364,6 +367,37 @@ class IdempotencyKey(Base):
     completed_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("org_id", "key", name="uq_idempotency_keys_org_key"),)
+
+
+class DataVersion(Base):
+    """Per org, one version per area of data the dashboard caches. Database triggers change an
+    area's version in the same transaction as any write to its tables (``DATA_AREAS``; the SQL is
+    in ``core/db/ddl.py``), whichever process and code path writes, so a cache keyed by the
+    version is never served after a change commits. The numbers are opaque: compare them, never
+    order them (PostgreSQL stores the id of the last writing transaction, SQLite counts writes)."""
+
+    __tablename__ = "data_versions"
+
+    # No foreign key: deleting an org cascades to rows whose triggers write here again for that
+    # org; a leftover row is harmless, a failed deletion would not be.
+    org_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    posts: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    metrics: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    best_times: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    library: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    accounts: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    settings: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+# Which tables' writes change which area's version (a column of data_versions).
+DATA_AREAS: dict[str, tuple[str, ...]] = {
+    "posts": ("scheduled_posts",),
+    "metrics": ("platform_posts",),
+    "best_times": ("best_time_recommendations",),
+    "library": ("content_library",),
+    "accounts": ("social_accounts",),
+    "settings": ("orgs",),
+}
 
 
 class WorkerHeartbeat(Base):

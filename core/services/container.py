@@ -16,6 +16,7 @@ from core.services.approvals import ApprovalService
 from core.services.best_times import BestTimeService
 from core.services.calendar import CalendarService
 from core.services.connectors import ConnectorPool
+from core.services.data_versions import DataVersionService
 from core.services.export import ExportService
 from core.services.idempotency import IdempotencyService
 from core.services.library import LibraryService
@@ -48,6 +49,7 @@ class Herald:
     analytics: AnalyticsService
     idempotency: IdempotencyService
     export: ExportService
+    versions: DataVersionService
 
     @classmethod
     def create(
@@ -88,6 +90,7 @@ class Herald:
             analytics=AnalyticsService(db, clock),
             idempotency=IdempotencyService(db, clock),
             export=ExportService(db, clock),
+            versions=DataVersionService(db, clock),
         )
 
     def close(self) -> None:
