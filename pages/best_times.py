@@ -6,8 +6,8 @@ import streamlit as st
 
 from core.domain.platforms import PLATFORMS
 from core.errors import HeraldError
-from ui.best_times_view import heatmap, load_best_times, score_badge, slot_label
-from ui.context import changed, flash, herald_app, require_actor, show_error
+from ui.best_times_view import heatmap_figure, load_best_times, score_badge, slot_label
+from ui.context import changed, data_versions, flash, herald_app, require_actor, show_error
 from ui.widgets import local_time, platform_label
 
 TOP_TIMES = 5
@@ -15,7 +15,8 @@ TOP_TIMES = 5
 actor = require_actor()
 st.title("Best times")
 
-grids = {platform: load_best_times(actor, platform) for platform in PLATFORMS}
+versions = data_versions(actor)
+grids = load_best_times(actor, versions)
 tz = grids[PLATFORMS[0]].timezone
 calculated = max((g.calculated_at for g in grids.values() if g.calculated_at), default=None)
 st.caption(f"All times are in the organisation's timezone, **{tz}**. Scores run 0-100: "
@@ -34,9 +35,9 @@ if actor.can("best_times.recalculate"):
             show_error(exc)
         else:
             changed()
-            for i, platform in enumerate(PLATFORMS, start=1):
-                progress.progress(i / len(PLATFORMS), text=f"Refreshing the {platform_label(platform)} heatmap…")
-                load_best_times(actor, platform)
+            progress.progress(0.9, text="Refreshing the heatmaps…")
+            load_best_times(actor, data_versions(actor))
+            progress.progress(1.0, text="Done")
             samples = sum(int(s["samples"]) for s in summary.values())
             flash("success", f"Best times recalculated from {samples} published post(s) on "
                              f"{len(summary)} network(s).")
@@ -59,7 +60,7 @@ if times.is_default:
 
 chart, top = st.columns([3, 1])
 with chart:
-    st.plotly_chart(heatmap(times), key=f"heatmap-{platform}")
+    st.plotly_chart(heatmap_figure(actor, versions, times), key=f"heatmap-{platform}")
 with top:
     st.markdown(f"**Top {TOP_TIMES} times** ({tz})")
     st.markdown("  \n".join(

@@ -11,7 +11,7 @@ from core.domain.posts import PostStatus
 from core.domain.timezones import local_date
 from core.errors import HeraldError
 from ui import calendar_view as cal
-from ui.context import herald_app, require_actor, show_error
+from ui.context import data_versions, herald_app, require_actor, show_error
 from ui.widgets import platform_label
 
 actor = require_actor()
@@ -19,7 +19,6 @@ app = herald_app()
 org = app.orgs.get_org(actor)
 tz = org.timezone
 today = local_date(app.clock.now(), tz)
-org_key = str(org.org_id)
 
 st.title("Calendar")
 st.caption(f"All times in **{tz}** (the organisation's timezone).")
@@ -36,10 +35,11 @@ statuses = f2.multiselect("Statuses", [s.value for s in PostStatus], placeholder
                           format_func=lambda s: f"{cal.STATUS_DOTS.get(s, '')} {s.replace('_', ' ')}")
 
 start, end = cal.visible_range(anchor, view)
+versions = data_versions(actor)
 try:
-    overview = cal.monthly_overview(org_key, anchor.year, anchor.month, actor)
-    days = cal.calendar_days(org_key, start, end, tuple(networks), tuple(statuses), actor)
-    gaps = cal.content_gaps(org_key, start, end, actor)
+    overview = cal.monthly_overview(actor, versions, anchor.year, anchor.month)
+    days = cal.calendar_days(actor, versions, start, end, tuple(networks), tuple(statuses), view)
+    gaps = cal.content_gaps(actor, versions, start, end)
 except HeraldError as exc:
     show_error(exc)
     st.stop()

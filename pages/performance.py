@@ -6,25 +6,24 @@ import streamlit as st
 
 from core.domain.platforms import PLATFORMS
 from core.errors import HeraldError
-from ui.context import require_actor, show_error
+from ui.context import data_versions, require_actor, show_error
 from ui.performance_view import (
     TREND_METRICS,
+    chart,
     csv_of,
     default_range,
     labelled,
     load_report,
     local_text,
-    network_chart,
     posts_csv,
-    trend_chart,
-    weekday_hour_chart,
 )
 from ui.widgets import platform_label
 
 actor = require_actor()
 st.title("Performance")
 
-first, last = default_range(actor)
+versions = data_versions(actor)
+first, last = default_range(actor, versions)
 left, right = st.columns([1, 2])
 picked = left.date_input("Date range", value=(first, last), max_value=last,
                          help="Local days in the organisation's timezone; the last 30 days by default")
@@ -37,7 +36,7 @@ start, end = picked
 
 try:
     chosen = tuple(networks or PLATFORMS)
-    report = load_report(actor, start, end, chosen)
+    report = load_report(actor, versions, start, end, chosen)
 except HeraldError as exc:
     show_error(exc)
     st.stop()
@@ -58,15 +57,15 @@ cols[3].metric("Engagement rate", f"{totals['engagement_rate']:.2f}%")
 cols[4].metric("Likes", f"{totals['likes']:,}")
 
 st.subheader("By network")
-table, chart = st.columns([3, 2])
+table, plot = st.columns([3, 2])
 by_network = labelled(report.by_network)
 table.dataframe(by_network, hide_index=True, column_config={
     "platform": "Network", "engagement_rate": st.column_config.NumberColumn("Engagement rate", format="%.2f%%")})
-chart.plotly_chart(network_chart(report), key="by-network")
+plot.plotly_chart(chart(actor, versions, report, "by-network"), key="by-network")
 
 st.subheader("Trend")
 metric: str = st.selectbox("Show", list(TREND_METRICS), format_func=lambda m: TREND_METRICS[m]) or "engagement"
-st.plotly_chart(trend_chart(report, metric), key="trend")
+st.plotly_chart(chart(actor, versions, report, "trend", metric), key="trend")
 
 st.subheader("Top posts")
 top = local_text(report.top_posts(10))
@@ -83,11 +82,11 @@ with types:
         "post_type": "Type", "engagement_rate": st.column_config.NumberColumn("Engagement rate", format="%.2f%%")})
 with hours:
     st.subheader(f"By weekday and hour ({report.timezone})")
-    st.plotly_chart(weekday_hour_chart(report), key="weekday-hour")
+    st.plotly_chart(chart(actor, versions, report, "weekday-hour"), key="weekday-hour")
 
 st.subheader("Download")
 one, two = st.columns(2)
-one.download_button("Download posts (CSV)", posts_csv(actor, start, end, chosen), file_name=f"herald-posts-{start}-{end}.csv",
+one.download_button("Download posts (CSV)", posts_csv(report), file_name=f"herald-posts-{start}-{end}.csv",
                     mime="text/csv", on_click="ignore",
                     help="One row per post and network, for the range and networks shown")
 two.download_button("Download network totals (CSV)", csv_of(by_network),

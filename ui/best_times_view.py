@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 import streamlit as st
 
 from core.domain import best_time as bt
-from core.domain.platforms import PLATFORM_LABELS
+from core.domain.platforms import PLATFORM_LABELS, PLATFORMS
 from core.services.best_times import BestTimes, BestTimeSlot
 from core.services.context import Actor
+from core.services.data_versions import DataVersions
 from ui.context import herald_app
+from ui.widgets import figure_once
 
 BEST_TIMES_TTL_SECONDS = 24 * 3600
 HEATMAP_HEIGHT_PX = 360
@@ -19,9 +23,18 @@ BAND_SCALE = [[0.0, _RED], [bt.YELLOW_SCORE / 100, _RED], [bt.YELLOW_SCORE / 100
               [bt.GREEN_SCORE / 100, _YELLOW], [bt.GREEN_SCORE / 100, _GREEN], [1.0, _GREEN]]
 
 
-@st.cache_data(ttl=BEST_TIMES_TTL_SECONDS, show_spinner=False)
-def load_best_times(actor: Actor, platform: str) -> BestTimes:
-    return herald_app().best_times.get_best_times(actor, platform)
+AREAS = ("best_times", "settings")  # the stored grids, and the org's timezone
+
+
+def load_best_times(actor: Actor, versions: DataVersions) -> dict[str, BestTimes]:
+    """Every network's grid, cached per org until a recalculation (or a timezone change) from
+    any process, or for the seed's 24 hours."""
+    return _best_times(str(actor.org_id), versions.of(*AREAS), actor)
+
+
+@st.cache_data(ttl=BEST_TIMES_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _best_times(org_id: str, version: tuple[int, ...], _actor: Actor) -> dict[str, BestTimes]:
+    return herald_app().best_times.get_best_times_for(_actor, PLATFORMS)
 
 
 def slot_label(slot: BestTimeSlot) -> str:
@@ -57,3 +70,9 @@ def heatmap(times: BestTimes) -> go.Figure:
         height=HEATMAP_HEIGHT_PX, margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"autorange": "reversed"}, xaxis={"tickangle": -45})
     return figure
+
+
+def heatmap_figure(actor: Actor, versions: DataVersions, times: BestTimes) -> dict[str, Any]:
+    """The heatmap, built once per org, network and calculation."""
+    key = ("heatmap", str(actor.org_id), versions.of(*AREAS), times.platform)
+    return figure_once(key, lambda: heatmap(times))

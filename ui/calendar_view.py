@@ -16,6 +16,7 @@ from core.errors import Conflict, HeraldError
 from core.services.calendar import CalendarDay, CalendarPost
 from core.services.compose import local_schedule_time
 from core.services.context import Actor
+from core.services.data_versions import DataVersions
 from core.services.views import PostView
 from ui.composer_view import edit as open_in_composer
 from ui.context import changed, flash, herald_app, show_error
@@ -31,23 +32,47 @@ STATUS_DOTS = {"draft": "⚪", "scheduled": "🔵", "publishing": "🟠", "publi
 RESCHEDULABLE = ("draft", "scheduled", "failed")
 MONTH_CELL_LIMIT = 4  # posts listed per day in the month view; the rest are summarised
 
-# --- cached reads (keyed by org and range; cleared by changed() after any write) ---------
+# --- cached reads ---------------------------------------------------------------------------
+# Keyed by org, inputs and the versions of the data they read (ui.context.data_versions): a
+# change from any process shows on the next run; the TTLs only bound memory and clock drift.
+OVERVIEW_TTL_SECONDS = 3600  # the seed: monthly overview 1 h
+CALENDAR_TTL_SECONDS = 600
+CACHE_ENTRIES = 256
+POST_AREAS = ("posts", "settings")  # posts, and the org's timezone
+GAP_AREAS = ("posts", "accounts", "settings")  # ... and which networks are connected
 
 
-@st.cache_data(ttl=3600, show_spinner=False)
-def monthly_overview(org_id: str, year: int, month: int, _actor: Actor) -> dict[str, Any]:
+def monthly_overview(actor: Actor, versions: DataVersions, year: int, month: int) -> dict[str, Any]:
+    return _monthly_overview(str(actor.org_id), versions.of(*POST_AREAS), year, month, actor)
+
+
+def calendar_days(actor: Actor, versions: DataVersions, start: date, end: date, platforms: tuple[str, ...],
+                  statuses: tuple[str, ...], view: str) -> list[CalendarDay]:
+    """The days in view; the month view lists the first MONTH_CELL_LIMIT posts of a day."""
+    limit = MONTH_CELL_LIMIT if view == "Month" else None
+    return _calendar_days(str(actor.org_id), versions.of(*POST_AREAS), start, end, platforms, statuses, limit,
+                          actor)
+
+
+def content_gaps(actor: Actor, versions: DataVersions, start: date, end: date) -> dict[str, Any]:
+    return _content_gaps(str(actor.org_id), versions.of(*GAP_AREAS), start, end, actor)
+
+
+@st.cache_data(ttl=OVERVIEW_TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _monthly_overview(org_id: str, version: tuple[int, ...], year: int, month: int,
+                      _actor: Actor) -> dict[str, Any]:
     return herald_app().calendar.get_monthly_overview(_actor, year, month)
 
 
-@st.cache_data(ttl=600, show_spinner=False)
-def calendar_days(org_id: str, start: date, end: date, platforms: tuple[str, ...],
-                  statuses: tuple[str, ...], _actor: Actor) -> list[CalendarDay]:
+@st.cache_data(ttl=CALENDAR_TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _calendar_days(org_id: str, version: tuple[int, ...], start: date, end: date, platforms: tuple[str, ...],
+                   statuses: tuple[str, ...], limit: int | None, _actor: Actor) -> list[CalendarDay]:
     return herald_app().calendar.get_calendar(_actor, start, end, platforms=list(platforms) or None,
-                                              statuses=list(statuses) or None)
+                                              statuses=list(statuses) or None, posts_per_day=limit)
 
 
-@st.cache_data(ttl=600, show_spinner=False)
-def content_gaps(org_id: str, start: date, end: date, _actor: Actor) -> dict[str, Any]:
+@st.cache_data(ttl=CALENDAR_TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
+def _content_gaps(org_id: str, version: tuple[int, ...], start: date, end: date, _actor: Actor) -> dict[str, Any]:
     return herald_app().calendar.get_content_gaps(_actor, start, end)
 
 
@@ -107,7 +132,7 @@ def post_label(post: CalendarPost, *, long: bool = False) -> str:
 
 def render_grid(days: list[CalendarDay], start: date, end: date, *, view: str, month: int,
                 gap_days: set[date], today: date) -> None:
-    by_day = {d.date: d.posts for d in days}
+    by_day = {d.date: d for d in days}
     header = st.columns(7)
     for col, name in zip(header, WEEKDAY_NAMES, strict=True):
         col.markdown(f"**{name[:3]}**")
@@ -116,22 +141,22 @@ def render_grid(days: list[CalendarDay], start: date, end: date, *, view: str, m
         cols = st.columns(7)
         for col, day in zip(cols, dates[week_start: week_start + 7], strict=True):
             with col.container(border=True):
-                _day_cell(day, by_day.get(day, []), view=view, in_month=day.month == month or view == "Week",
+                _day_cell(day, by_day.get(day), view=view, in_month=day.month == month or view == "Week",
                           gap=day in gap_days and day >= today, today=day == today)
 
 
-def _day_cell(day: date, posts: list[CalendarPost], *, view: str, in_month: bool, gap: bool, today: bool) -> None:
+def _day_cell(day: date, entry: CalendarDay | None, *, view: str, in_month: bool, gap: bool, today: bool) -> None:
     number = f"{day.day} {day:%b}" if day.day == 1 or view == "Week" else str(day.day)
     label = f":blue-background[**{number}** today]" if today else (f"**{number}**" if in_month else f":gray[{number}]")
     st.markdown(label + ("  :orange-background[gap]" if gap else ""),
                 help="Nothing planned on this day yet" if gap else None)
-    limit = len(posts) if view == "Week" else MONTH_CELL_LIMIT
-    for post in posts[:limit]:
+    posts = entry.posts if entry else []
+    for post in posts:
         st.button(post_label(post, long=view == "Week"), key=f"calendar.post.{post.post_id}",
                   on_click=_select, args=(str(post.post_id),), use_container_width=True,
                   help=f"{post.status.replace('_', ' ')} · approval {post.approval_status.replace('_', ' ')}")
-    if len(posts) > limit:
-        st.caption(f"+{len(posts) - limit} more (switch to the week view)")
+    if entry and entry.total_posts > len(posts):
+        st.caption(f"+{entry.total_posts - len(posts)} more (switch to the week view)")
 
 
 def _select(post_id: str) -> None:

@@ -11,6 +11,7 @@ from core.bootstrap import prepare
 from core.errors import AuthenticationFailed, HeraldError
 from core.services.container import Herald
 from core.services.context import Actor
+from core.services.data_versions import DataVersions
 
 log = logging.getLogger("herald.ui")
 
@@ -76,8 +77,16 @@ def show_flashes() -> None:
         getattr(st, kind)(message)
 
 
+def data_versions(actor: Actor) -> DataVersions:
+    """The org's data versions, for the cache keys of this page run's reads. Read once per run,
+    before the reads (one primary-key lookup), so a change committed by any process (another
+    dashboard, the daemon, the API) is seen on the next run, not when a TTL runs out."""
+    return herald_app().versions.current(actor)
+
+
 def changed() -> None:
-    """Data was written: cached service results are stale for everyone."""
+    """Data was written by this session: drop this process's cached service results at once.
+    (Reads keyed by data_versions() would miss anyway; the rest rely on this and their TTL.)"""
     st.cache_data.clear()
 
 

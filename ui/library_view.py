@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.errors import HeraldError
 from core.services.context import Actor
+from core.services.data_versions import DataVersions
 from core.services.library import CONTENT_TYPES, LibraryItemView
 from ui.context import changed, flash, herald_app, show_error
 from ui.forms import forget
@@ -26,17 +27,26 @@ COMPOSER_PREFILL = "composer.prefill"  # read by the composer: start a post from
 TYPE_LABELS = {"text": "📝 Text", "image": "🖼️ Image", "video": "🎬 Video", "template": "🧩 Template",
                "hashtag_set": "#️⃣ Hashtag set"}
 
-# --- cached reads (cleared by changed() after any write) -------------------------------------
+# --- cached reads (the seed's 30 minutes; keyed by the library's data version) ---------------
 
 
-@st.cache_data(ttl=LIBRARY_TTL_SECONDS, show_spinner=False)
-def library_items(org_id: str, content_type: str | None, category: str | None, search: str,
-                  _actor: Actor) -> list[LibraryItemView]:
+def library_items(actor: Actor, versions: DataVersions, content_type: str | None, category: str | None,
+                  search: str) -> list[LibraryItemView]:
+    return _items(str(actor.org_id), versions.of("library"), content_type, category, search, actor)
+
+
+def library_categories(actor: Actor, versions: DataVersions) -> list[str]:
+    return _categories(str(actor.org_id), versions.of("library"), actor)
+
+
+@st.cache_data(ttl=LIBRARY_TTL_SECONDS, max_entries=128, show_spinner=False)
+def _items(org_id: str, version: tuple[int, ...], content_type: str | None, category: str | None, search: str,
+           _actor: Actor) -> list[LibraryItemView]:
     return herald_app().library.list(_actor, content_type=content_type, category=category, search=search)
 
 
-@st.cache_data(ttl=LIBRARY_TTL_SECONDS, show_spinner=False)
-def library_categories(org_id: str, _actor: Actor) -> list[str]:
+@st.cache_data(ttl=LIBRARY_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _categories(org_id: str, version: tuple[int, ...], _actor: Actor) -> list[str]:
     return herald_app().library.categories(_actor)
 
 

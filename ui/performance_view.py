@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,7 +14,9 @@ from core.domain.best_time import DAYS, day_label
 from core.domain.platforms import PLATFORM_COLORS, PLATFORM_LABELS
 from core.services.analytics import PerformanceReport
 from core.services.context import Actor
+from core.services.data_versions import DataVersions
 from ui.context import herald_app
+from ui.widgets import figure_once
 
 PERFORMANCE_TTL_SECONDS = 15 * 60  # metrics sync hourly; a quarter of an hour stale is fine
 TREND_METRICS = {"engagement": "Engagement", "views": "Views", "posts": "Posts", "engagement_rate": "Engagement rate (%)"}
@@ -20,14 +24,40 @@ TREND_METRICS = {"engagement": "Engagement", "views": "Views", "posts": "Posts",
 CHART_COLORS = {PLATFORM_LABELS[p]: c for p, c in PLATFORM_COLORS.items()} | {"TikTok": "#25F4EE"}
 
 
-@st.cache_data(ttl=PERFORMANCE_TTL_SECONDS, show_spinner="Reading performance…")
-def load_report(actor: Actor, start: date, end: date, platforms: tuple[str, ...]) -> PerformanceReport:
-    return herald_app().analytics.performance(actor, start=start, end=end, platforms=platforms)
+AREAS = ("posts", "metrics", "settings")  # the posts, their results, the org's timezone
 
 
-@st.cache_data(ttl=PERFORMANCE_TTL_SECONDS, show_spinner=False)
-def default_range(actor: Actor) -> tuple[date, date]:
-    return herald_app().analytics.default_range(actor)
+def load_report(actor: Actor, versions: DataVersions, start: date, end: date,
+                platforms: tuple[str, ...]) -> PerformanceReport:
+    return _report(str(actor.org_id), versions.of(*AREAS), start, end, platforms, actor)
+
+
+def default_range(actor: Actor, versions: DataVersions) -> tuple[date, date]:
+    """The last 30 local days; cached per hour, as "today" moves."""
+    hour = herald_app().clock.now().strftime("%Y-%m-%d %H")
+    return _default_range(str(actor.org_id), versions.of("settings"), hour, actor)
+
+
+def chart(actor: Actor, versions: DataVersions, report: PerformanceReport, kind: str,
+          metric: str = "") -> dict[str, Any]:
+    """One of the page's figures ("by-network", "trend" of ``metric``, "weekday-hour"), built
+    once per report."""
+    builders: dict[str, Callable[[], go.Figure]] = {
+        "by-network": lambda: network_chart(report), "trend": lambda: trend_chart(report, metric),
+        "weekday-hour": lambda: weekday_hour_chart(report)}
+    key = (kind, metric, str(actor.org_id), versions.of(*AREAS), report.start, report.end, report.platforms)
+    return figure_once(key, builders[kind])
+
+
+@st.cache_data(ttl=PERFORMANCE_TTL_SECONDS, max_entries=32, show_spinner="Reading performance…")
+def _report(org_id: str, version: tuple[int, ...], start: date, end: date, platforms: tuple[str, ...],
+            _actor: Actor) -> PerformanceReport:
+    return herald_app().analytics.performance(_actor, start=start, end=end, platforms=platforms)
+
+
+@st.cache_data(ttl=PERFORMANCE_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _default_range(org_id: str, version: tuple[int, ...], hour: str, _actor: Actor) -> tuple[date, date]:
+    return herald_app().analytics.default_range(_actor)
 
 
 def labelled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -99,7 +129,7 @@ def rows_for_csv(report: PerformanceReport) -> pd.DataFrame:
     return local_text(labelled(report.network_posts)).drop(columns=["published_at", "weekday"])
 
 
-@st.cache_data(ttl=PERFORMANCE_TTL_SECONDS, show_spinner=False)
-def posts_csv(actor: Actor, start: date, end: date, platforms: tuple[str, ...]) -> bytes:
-    """Cached: writing a large CSV on every rerun would dominate the page's time."""
-    return csv_of(rows_for_csv(load_report(actor, start, end, platforms)))
+def posts_csv(report: PerformanceReport) -> Callable[[], bytes]:
+    """The CSV of every row behind the page, written only when someone clicks download (for a
+    year of posts it takes longer than the rest of the page)."""
+    return lambda: csv_of(rows_for_csv(report))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -93,6 +94,40 @@ def _default_grid(platform: str) -> list[BestTimeSlot]:
     ]
 
 
+_GRID_COLUMNS = (BestTimeRecommendation.platform, BestTimeRecommendation.day_of_week,
+                 BestTimeRecommendation.hour_of_day, BestTimeRecommendation.engagement_score,
+                 BestTimeRecommendation.sample_size, BestTimeRecommendation.avg_engagement_rate,
+                 BestTimeRecommendation.performance_data, BestTimeRecommendation.calculated_at)
+
+
+def _grid(timezone: str, platform: str, rows: list[Any]) -> BestTimes:
+    """All 168 cells of a network from its stored slots (``_GRID_COLUMNS`` rows)."""
+    total = sum(r.sample_size for r in rows)
+    grid = _default_grid(platform)
+    calculated = max((r.calculated_at for r in rows if r.calculated_at), default=None)
+    if not bt.has_enough_history(total):
+        note = (f"Only {total} published {platform} post(s) with metrics so far; showing typical "
+                f"{platform} engagement times until there are {bt.MIN_SAMPLES_FOR_HISTORY}.")
+        return BestTimes(platform, timezone, grid, calculated, True, total, note)
+    prior_score = bt.seed_engagement_score(
+        float((rows[0].performance_data or {}).get("prior_rate", bt.DEFAULT_PRIOR_RATE[platform])))
+    # A cell never posted in is worth at most the prior's score (what shrinkage gives an
+    # empty slot), shaped by the network's typical pattern so the heatmap stays informative
+    # and an untried hour never outranks one with evidence above the prior.
+    peak = max(s.engagement_score for s in grid) or 1.0
+    grid = [
+        BestTimeSlot(platform, s.day_of_week, s.hour_of_day,
+                     round(prior_score * s.engagement_score / peak, 2), 0, 0.0, 0.0, True)
+        for s in grid
+    ]
+    for r in rows:
+        i = bt.DAYS.index(r.day_of_week) * 24 + r.hour_of_day
+        grid[i] = BestTimeSlot(platform, r.day_of_week, r.hour_of_day, float(r.engagement_score),
+                               r.sample_size, float(r.avg_engagement_rate),
+                               float((r.performance_data or {}).get("confidence", 0)), False)
+    return BestTimes(platform, timezone, grid, calculated, False, total)
+
+
 class BestTimeService(Service):
     # --- calculation -------------------------------------------------------------------------
     def calculate_best_times(self, actor: Actor) -> dict[str, dict[str, Any]]:
@@ -146,37 +181,22 @@ class BestTimeService(Service):
     # --- reading -----------------------------------------------------------------------------
     def get_best_times(self, actor: Actor, platform: str) -> BestTimes:
         platform = normalize_platform(platform)
+        return self.get_best_times_for(actor, [platform])[platform]
+
+    def get_best_times_for(self, actor: Actor, platforms: Iterable[str]) -> dict[str, BestTimes]:
+        """The grids of several networks, in one read."""
+        names = list(dict.fromkeys(normalize_platform(p) for p in platforms))
         with self.uow(actor, readonly=True) as uow:
             org = load_org(uow.session, actor.org_id)
-            return self._grid(uow.session, org, platform)
+            return self._grids(uow.session, org, names)
 
-    def _grid(self, session: Any, org: Org, platform: str) -> BestTimes:
-        rows = list(session.scalars(select(BestTimeRecommendation).where(
-            BestTimeRecommendation.org_id == org.org_id, BestTimeRecommendation.platform == platform)))
-        total = sum(r.sample_size for r in rows)
-        grid = _default_grid(platform)
-        calculated = max((r.calculated_at for r in rows if r.calculated_at), default=None)
-        if not bt.has_enough_history(total):
-            note = (f"Only {total} published {platform} post(s) with metrics so far; showing typical "
-                    f"{platform} engagement times until there are {bt.MIN_SAMPLES_FOR_HISTORY}.")
-            return BestTimes(platform, org.timezone, grid, calculated, True, total, note)
-        prior_score = bt.seed_engagement_score(
-            float((rows[0].performance_data or {}).get("prior_rate", bt.DEFAULT_PRIOR_RATE[platform])))
-        # A cell never posted in is worth at most the prior's score (what shrinkage gives an
-        # empty slot), shaped by the network's typical pattern so the heatmap stays informative
-        # and an untried hour never outranks one with evidence above the prior.
-        peak = max(s.engagement_score for s in grid) or 1.0
-        grid = [
-            BestTimeSlot(platform, s.day_of_week, s.hour_of_day,
-                         round(prior_score * s.engagement_score / peak, 2), 0, 0.0, 0.0, True)
-            for s in grid
-        ]
-        for r in rows:
-            i = bt.DAYS.index(r.day_of_week) * 24 + r.hour_of_day
-            grid[i] = BestTimeSlot(platform, r.day_of_week, r.hour_of_day, float(r.engagement_score),
-                                   r.sample_size, float(r.avg_engagement_rate),
-                                   float((r.performance_data or {}).get("confidence", 0)), False)
-        return BestTimes(platform, org.timezone, grid, calculated, False, total)
+    def _grids(self, session: Any, org: Org, platforms: list[str]) -> dict[str, BestTimes]:
+        rows = session.execute(select(*_GRID_COLUMNS).where(
+            BestTimeRecommendation.org_id == org.org_id, BestTimeRecommendation.platform.in_(platforms))).all()
+        by_platform: dict[str, list[Any]] = {p: [] for p in platforms}
+        for row in rows:
+            by_platform[row.platform].append(row)
+        return {p: _grid(org.timezone, p, by_platform[p]) for p in platforms}
 
     def get_best_time_to_post(self, actor: Actor, platform: str, day_of_week: str | None = None) -> BestTimeSlot | None:
         """The seed's lookup: the highest-scoring slot (on a given weekday, if named)."""
@@ -200,7 +220,7 @@ class BestTimeService(Service):
         platform = normalize_platform(platform)
         with self.uow(actor, readonly=True) as uow:
             org = load_org(uow.session, actor.org_id)
-            grid = self._grid(uow.session, org, platform)
+            grid = self._grids(uow.session, org, [platform])[platform]
             today = local_date(self.now(), org.timezone)
             if preferred_date is not None and preferred_date < today:
                 raise ValidationFailed([Problem(

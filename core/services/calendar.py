@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import load_only
+from sqlalchemy import Row, and_, func, or_, select
 
 from core.db.models import ScheduledPost, SocialAccount
 from core.domain.calendar import (
@@ -29,13 +29,13 @@ from core.services.base import Service, load_org, parse_id
 from core.services.conflicts import find_conflicts
 from core.services.context import Actor
 
-# What the calendar reads of a post: not the media, options and per-network variants, whose JSON
-# would be decoded for every post of the range and then dropped.
-CALENDAR_COLUMNS = (
-    ScheduledPost.post_id, ScheduledPost.org_id, ScheduledPost.title, ScheduledPost.content,
-    ScheduledPost.scheduled_at, ScheduledPost.published_at, ScheduledPost.platforms,
-    ScheduledPost.status, ScheduledPost.approval_status, ScheduledPost.post_type, ScheduledPost.created_by,
-)
+SP = ScheduledPost
+# When a post is on the calendar: its scheduled time, else (never scheduled) its publication.
+MOMENT = func.coalesce(SP.scheduled_at, SP.published_at).label("at")
+# What the calendar reads of a post, as plain rows: not the media, options and per-network
+# variants, whose JSON would be decoded for every post of the range and then dropped.
+CALENDAR_COLUMNS = (SP.post_id, SP.title, SP.content, MOMENT, SP.platforms, SP.status, SP.approval_status,
+                    SP.post_type, SP.created_by)
 # The longest range a calendar, gap or overview read may cover (a year, leap or not).
 MAX_RANGE_DAYS = 366
 # What counts as "planned" for gaps: anything that is or will be on the network.
@@ -64,48 +64,51 @@ class CalendarDay:
     posts: list[CalendarPost] = field(default_factory=list)
 
 
-def _post_time(post: ScheduledPost) -> datetime | None:
-    return post.scheduled_at or post.published_at
+def _in_window(lo: datetime, hi: datetime) -> Any:
+    """``lo <= MOMENT < hi``, written as two plain ranges so that each walks an index
+    ((org_id, scheduled_at), (org_id, published_at)) instead of every post of the org."""
+    return or_(and_(SP.scheduled_at >= lo, SP.scheduled_at < hi),
+               and_(SP.scheduled_at.is_(None), SP.published_at >= lo, SP.published_at < hi))
 
 
 class CalendarService(Service):
-    def _posts_between(self, actor: Actor, start: date, end: date) -> tuple[Any, list[ScheduledPost]]:
+    def _posts_between(self, actor: Actor, start: date, end: date, columns: tuple[Any, ...] = CALENDAR_COLUMNS,
+                       *, statuses: Iterable[str] | None = None) -> tuple[str, Sequence[Row[Any]]]:
+        """The org's timezone, and ``columns`` of its posts on local days ``start``..``end``
+        (in the given statuses), in time order."""
         check_date_range(start, end, max_days=MAX_RANGE_DAYS)
         with self.uow(actor, readonly=True) as uow:
-            org = load_org(uow.session, actor.org_id)
-            lo, hi = local_range_bounds(start, end, org.timezone)
-            moment = func.coalesce(ScheduledPost.scheduled_at, ScheduledPost.published_at)
-            posts = list(uow.session.scalars(
-                select(ScheduledPost).options(load_only(*CALENDAR_COLUMNS))
-                .where(ScheduledPost.org_id == actor.org_id, moment >= lo, moment < hi)
-                .order_by(moment, ScheduledPost.post_id)
-            ))
-            uow.session.expunge_all()
-            return org, posts
+            tz = load_org(uow.session, actor.org_id).timezone
+            lo, hi = local_range_bounds(start, end, tz)
+            query = select(*columns).where(SP.org_id == actor.org_id, _in_window(lo, hi))
+            if statuses:
+                query = query.where(SP.status.in_(list(statuses)))
+            return tz, uow.session.execute(query.order_by(MOMENT, SP.post_id)).all()
 
     def get_calendar(
         self, actor: Actor, start_date: date, end_date: date, *,
         platforms: list[str] | None = None, statuses: list[str] | None = None,
-        include_empty_days: bool = False,
+        include_empty_days: bool = False, posts_per_day: int | None = None,
     ) -> list[CalendarDay]:
-        """Posts per local day between two dates (inclusive), in time order."""
-        org, posts = self._posts_between(actor, start_date, end_date)
+        """Posts per local day between two dates (inclusive), in time order. With
+        ``posts_per_day`` each day lists at most that many (its ``total_posts`` counts all)."""
+        tz, rows = self._posts_between(actor, start_date, end_date, statuses=statuses)
         wanted = set(normalize_platforms(platforms)) if platforms else None
         by_day: dict[date, list[CalendarPost]] = {}
-        for post in posts:
-            if wanted and not wanted.intersection(post.platforms or []):
+        totals: Counter[date] = Counter()
+        for row in rows:
+            if wanted and not wanted.intersection(row.platforms or []):
                 continue
-            if statuses and post.status not in statuses:
-                continue
-            at = _post_time(post)
-            assert at is not None
-            day = local_date(at, org.timezone)
-            by_day.setdefault(day, []).append(CalendarPost(
-                post.post_id, post.title, post.content, at, to_local(at, org.timezone).strftime("%H:%M"),
-                list(post.platforms or []), post.status, post.approval_status, post.post_type,
-                post.created_by))
+            local = to_local(row.at, tz)
+            day = local.date()
+            totals[day] += 1
+            listed = by_day.setdefault(day, [])
+            if posts_per_day is None or len(listed) < posts_per_day:
+                listed.append(CalendarPost(
+                    row.post_id, row.title, row.content, row.at, local.strftime("%H:%M"), list(row.platforms or []),
+                    row.status, row.approval_status, row.post_type, row.created_by))
         days = iter_dates(start_date, end_date) if include_empty_days else sorted(by_day)
-        return [CalendarDay(d, weekday_name(d), len(by_day.get(d, [])), by_day.get(d, [])) for d in days]
+        return [CalendarDay(d, weekday_name(d), totals[d], by_day.get(d, [])) for d in days]
 
     def current_month(self, actor: Actor) -> tuple[date, date]:
         """First and last day of this month in the org's timezone."""
@@ -130,27 +133,25 @@ class CalendarService(Service):
     def get_monthly_overview(self, actor: Actor, year: int, month: int) -> dict[str, Any]:
         """The seed's shape: month label, totals by status and platform, average per day."""
         first, last = month_bounds(year, month)
-        org, posts = self._posts_between(actor, first, last)
+        tz, rows = self._posts_between(actor, first, last, (MOMENT, SP.status, SP.platforms))
         status_counts: Counter[str] = Counter({s: 0 for s in ("scheduled", "published", "draft", "failed")})
         platform_counts: Counter[str] = Counter()
         per_day: Counter[str] = Counter()
-        for post in posts:
-            status_counts[post.status] += 1
-            platform_counts.update(post.platforms or [])
-            at = _post_time(post)
-            assert at is not None
-            per_day[local_date(at, org.timezone).isoformat()] += 1
+        for at, status, platforms in rows:
+            status_counts[status] += 1
+            platform_counts.update(platforms or [])
+            per_day[local_date(at, tz).isoformat()] += 1
         days = (last - first).days + 1
         return {
             "month": month_label(year, month),
             "year": year,
             "month_number": month,
-            "timezone": org.timezone,
-            "total_posts": len(posts),
+            "timezone": tz,
+            "total_posts": len(rows),
             "status_counts": dict(status_counts),
             "platform_counts": dict(platform_counts),
             "posts_per_day": dict(sorted(per_day.items())),
-            "avg_posts_per_day": round(len(posts) / days, 2),
+            "avg_posts_per_day": round(len(rows) / days, 2),
         }
 
     def get_posting_frequency(self, actor: Actor, days: int = 30) -> dict[str, Any]:
@@ -160,13 +161,13 @@ class CalendarService(Service):
                                             message="days must be between 1 and 3660", actual=days)])
         org_tz = self._org_tz(actor)
         today = local_date(self.now(), org_tz)
-        _, posts = self._posts_between(actor, today - timedelta(days=days - 1), today)
+        _, rows = self._posts_between(actor, today - timedelta(days=days - 1), today, (MOMENT, SP.status))
         by_weekday: Counter[str] = Counter()
         by_hour = [0] * 24
-        for post in posts:
-            if post.status == PostStatus.CANCELLED:
+        for at, status in rows:
+            if status == PostStatus.CANCELLED:
                 continue
-            local = to_local(_post_time(post), org_tz)  # type: ignore[arg-type]
+            local = to_local(at, org_tz)
             by_weekday[local.strftime("%A")] += 1
             by_hour[local.hour] += 1
         total = sum(by_hour)
@@ -214,18 +215,15 @@ class CalendarService(Service):
     def get_content_gaps(self, actor: Actor, start_date: date, end_date: date) -> dict[str, Any]:
         """Days with nothing planned, and platform-days with nothing planned on that network
         (for the networks the org has connected, or all seven when none are)."""
-        org, posts = self._posts_between(actor, start_date, end_date)
+        tz, rows = self._posts_between(actor, start_date, end_date, (MOMENT, SP.platforms), statuses=PLANNED_STATES)
         with self.uow(actor, readonly=True) as uow:
             connected = sorted(set(uow.session.scalars(
                 select(SocialAccount.platform).where(SocialAccount.org_id == actor.org_id,
                                                      SocialAccount.status == "active"))))
         networks = connected or list(PLATFORMS)
         planned: dict[date, set[str]] = {}
-        for post in posts:
-            if post.status in PLANNED_STATES:
-                at = _post_time(post)
-                assert at is not None
-                planned.setdefault(local_date(at, org.timezone), set()).update(post.platforms or [])
+        for at, platforms in rows:
+            planned.setdefault(local_date(at, tz), set()).update(platforms or [])
         days = []
         platform_days = []
         for d in iter_dates(start_date, end_date):
@@ -236,8 +234,7 @@ class CalendarService(Service):
             for p in networks:
                 if p not in on_day:
                     platform_days.append({"date": d.isoformat(), "platform": p})
-        return {"days": days, "platform_days": platform_days, "platforms": networks,
-                "timezone": org.timezone}
+        return {"days": days, "platform_days": platform_days, "platforms": networks, "timezone": tz}
 
     def _org_tz(self, actor: Actor) -> str:
         with self.uow(actor, readonly=True) as uow:

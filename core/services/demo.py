@@ -93,10 +93,21 @@ def _connect_accounts(herald: Herald, sandbox: Sandbox | None, admin: Actor) -> 
     return accounts
 
 
-def _slot(rng: random.Random, day: datetime) -> datetime:
+def posting_slot(rng: random.Random, day: datetime) -> datetime:
+    """A time on ``day`` (a local date in the demo's timezone) as a social team posts: 07:00 to
+    21:45, busiest mid-morning and early evening, on the quarter hour. Aware UTC."""
     hour = rng.choices(range(7, 22), weights=[1, 2, 3, 3, 2, 3, 3, 2, 2, 2, 2, 3, 3, 2, 1])[0]
     wall = datetime(day.year, day.month, day.day, hour, rng.choice((0, 15, 30, 45)))  # noqa: DTZ001
     return local_to_utc(wall, DEMO_TIMEZONE)
+
+
+def sandbox_metrics(platform: str, post_id: uuid.UUID, published_at: datetime, now: datetime) -> PostMetrics:
+    """A post's counters at ``now`` from the sandbox's engagement model, whose audience has the
+    network's weekday/hour rhythm in the demo's timezone (saves only where the network has them)."""
+    e = engagement(platform, str(post_id), published_at, now, tz=DEMO_TIMEZONE)
+    saves = e.saves if platform in ("instagram", "tiktok") else None
+    return PostMetrics(likes=e.likes, comments=e.comments, shares=e.shares + e.quotes, views=e.views,
+                       saves=saves, reach=e.reach, clicks=e.clicks)
 
 
 def _history(herald: Herald, org_id: uuid.UUID, editor: Actor, accounts: dict[str, uuid.UUID],
@@ -108,7 +119,7 @@ def _history(herald: Herald, org_id: uuid.UUID, editor: Actor, accounts: dict[st
             day = now - timedelta(days=days_ago)
             for _ in range(rng.randint(2, 4)):
                 platform = rng.choice(list(accounts))
-                at = _slot(rng, day)
+                at = posting_slot(rng, day)
                 post_type, media = SHAPES[platform]
                 post = ScheduledPost(
                     post_id=uuid.uuid4(), org_id=org_id, created_by=editor.user_id, title=rng.choice(TOPICS),
@@ -126,10 +137,7 @@ def _history(herald: Herald, org_id: uuid.UUID, editor: Actor, accounts: dict[st
                                    account_id=accounts[platform], likes=0, comments=0, shares=0, views=0,
                                    engagement=0, engagement_rate=0.0)
                 row.mark_published(external, f"https://sandbox.herald.local/{platform}/posts/{external}", at)
-                e = engagement(platform, str(post.post_id), at, now, tz=DEMO_TIMEZONE)
-                saves = e.saves if platform in ("instagram", "tiktok") else None
-                row.update_metrics(PostMetrics(likes=e.likes, comments=e.comments, shares=e.shares + e.quotes,
-                                               views=e.views, saves=saves, reach=e.reach, clicks=e.clicks), now)
+                row.update_metrics(sandbox_metrics(platform, post.post_id, at, now), now)
                 uow.session.add(row)
                 count += 1
         _failed_post(uow.session, org_id, editor, accounts, now)
@@ -167,7 +175,7 @@ def _upcoming(herald: Herald, actors: dict[str, Actor], accounts: dict[str, uuid
         day = now + timedelta(days=1 + i * 21 // 24)
         data = {"title": rng.choice(TOPICS), "content": f"{rng.choice(TOPICS)} #brightside",
                 "platforms": [platform], "post_type": post_type, "media_urls": [media] if media else [],
-                "scheduled_at": _slot(rng, day).isoformat()}
+                "scheduled_at": posting_slot(rng, day).isoformat()}
         post = s.schedule_post(editor, data, force=True).post
         created += 1
         if i % 3 == 0:

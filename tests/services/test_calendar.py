@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import text
 
+from core.db.models import ScheduledPost
 from core.errors import ValidationFailed
 from tests.conftest import Team
 
@@ -59,3 +60,30 @@ def test_the_seed_views_answer_on_both_databases(herald, team: Team) -> None:
             "SELECT content, status, creator_name, platform_count, total_engagement FROM v_content_calendar")).one()
         assert tuple(row) == ("Viewed", "scheduled", "Editor User", 0, 0)
         assert uow.session.execute(text("SELECT count(*) FROM v_publishing_performance")).scalar() == 0
+
+
+def test_a_day_can_list_a_few_posts_and_still_count_them_all(herald, team: Team) -> None:
+    for hour in (9, 11, 13, 15, 17):
+        herald.scheduling.schedule_post(team.editor, {
+            "title": f"At {hour}", "content": "busy day", "platforms": ["twitter"],
+            "scheduled_at": f"2026-11-26T{hour:02d}:00:00"}, force=True)
+    [day] = herald.calendar.get_calendar(team.viewer, date(2026, 11, 26), date(2026, 11, 26), posts_per_day=2)
+    assert day.total_posts == 5
+    assert [(p.title, p.local_time) for p in day.posts] == [("At 9", "09:00"), ("At 11", "11:00")]
+    [everything] = herald.calendar.get_calendar(team.viewer, date(2026, 11, 26), date(2026, 11, 26))
+    assert len(everything.posts) == everything.total_posts == 5
+
+
+def test_a_post_published_without_a_schedule_is_on_its_publication_day(herald, team: Team) -> None:
+    # Written as an import or a publish-now path might: no scheduled_at, only published_at.
+    with herald.db.unit_of_work(team.org.org_id) as uow:
+        uow.session.add(ScheduledPost(
+            org_id=team.org.org_id, created_by=team.editor.user_id, title="Unscheduled", content="x",
+            post_type="text", platforms=["twitter"], status="published", approval_status="approved",
+            scheduled_at=None, published_at=datetime(2026, 11, 20, 23, 30, tzinfo=UTC)))
+        uow.commit()
+    # 23:30 UTC on 20 Nov is the 21st in Tokyo; the calendar reads local days.
+    herald.orgs.update_settings(team.admin, timezone="Asia/Tokyo")
+    days = herald.calendar.get_calendar(team.viewer, date(2026, 11, 20), date(2026, 11, 21))
+    assert [(d.date.day, [p.title for p in d.posts]) for d in days] == [(21, ["Unscheduled"])]
+    assert herald.calendar.get_monthly_overview(team.viewer, 2026, 11)["posts_per_day"] == {"2026-11-21": 1}

@@ -9,8 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.services.container import Herald
-from tests.ui.conftest import ROOT
 from ui.context import FLASH
+from ui.testing import signed_in, switch_to
 
 PAGE = "pages/best_times.py"
 FRESH_PASSWORD = "fresh org password 1"  # noqa: S105 - a test user's password
@@ -22,13 +22,7 @@ def open_as_fresh_org(herald: Herald, page: str, role: str = "admin") -> AppTest
     email = f"{role}.{uuid.uuid4().hex[:6]}@fresh.test"
     herald.users.create_user(None, org_id=org.org_id, email=email, name="Fresh User", role=role,
                              password=FRESH_PASSWORD)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.text_input[0].input(email)
-    at.text_input[1].input(FRESH_PASSWORD)
-    at.button[0].click().run()
-    at.switch_page(page)
-    return at.run()
+    return switch_to(signed_in(email, FRESH_PASSWORD), page)
 
 
 def flashed(at: AppTest, text: str) -> bool:
