@@ -104,28 +104,35 @@ $$""",
 
 
 # --- data versions (data_versions): what the dashboard's caches are keyed by -----------------
+DATA_VERSION_SLOTS = 256  # version rows per org on PostgreSQL (see core.db.models.DataVersion)
+
 # A write to an area's table changes the org's version of that area in the same transaction, by
 # trigger, so every writer (services, the daemon's Core hot path, the API, raw SQL) is covered.
 #
 # PostgreSQL: one statement-level trigger per table and event, with transition tables, writes
-# the writing transaction's id as the version (one row per org, orgs in id order, so concurrent
-# writers lock version rows in the same order). Within a transaction the second and later writes
-# find the version already equal to their own id and change nothing (the WHERE of the upsert),
-# so a batch of single-row statements costs one row update, not one per statement.
-# SQLite: row-level triggers count (one writer at a time: nothing to contend on).
+# the writing transaction's id (xid8: it only grows) as the version, in the row of the org and of
+# this connection's slot (backend pid modulo DATA_VERSION_SLOTS; see DataVersion for why), orgs
+# in id order, so writers that do share a slot lock rows in the same order. Within a transaction
+# the second and later writes find the version already equal to their own id and change nothing
+# (the WHERE of the upsert), so a batch of single-row statements costs one row update, not one
+# per statement. The reader sums the slots: any committed write makes the sum grow.
+# SQLite: row-level triggers count in slot 0 (one writer at a time: nothing to contend on).
 _PG_DATA_VERSION_FUNCTION = """
 CREATE OR REPLACE FUNCTION herald_data_changed_{area}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     tx bigint := pg_current_xact_id()::text::bigint;
+    my_slot smallint := pg_backend_pid() % {slots};
 BEGIN
     IF TG_OP = 'DELETE' THEN
-        INSERT INTO data_versions AS v (org_id, {area})
-        SELECT DISTINCT org_id, tx FROM old_rows ORDER BY org_id
-        ON CONFLICT (org_id) DO UPDATE SET {area} = excluded.{area} WHERE v.{area} <> excluded.{area};
+        INSERT INTO data_versions AS v (org_id, slot, {area})
+        SELECT DISTINCT org_id, my_slot, tx FROM old_rows ORDER BY org_id
+        ON CONFLICT (org_id, slot) DO UPDATE SET {area} = excluded.{area}
+        WHERE v.{area} <> excluded.{area};
     ELSE
-        INSERT INTO data_versions AS v (org_id, {area})
-        SELECT DISTINCT org_id, tx FROM new_rows ORDER BY org_id
-        ON CONFLICT (org_id) DO UPDATE SET {area} = excluded.{area} WHERE v.{area} <> excluded.{area};
+        INSERT INTO data_versions AS v (org_id, slot, {area})
+        SELECT DISTINCT org_id, my_slot, tx FROM new_rows ORDER BY org_id
+        ON CONFLICT (org_id, slot) DO UPDATE SET {area} = excluded.{area}
+        WHERE v.{area} <> excluded.{area};
     END IF;
     RETURN NULL;
 END
@@ -133,8 +140,8 @@ $$"""
 _SQLITE_DATA_VERSION_TRIGGER = """
 CREATE TRIGGER {table}_data_changed_{event} AFTER {EVENT} ON {table} FOR EACH ROW
 BEGIN
-    INSERT INTO data_versions (org_id, {area}) VALUES ({row}.org_id, 1)
-    ON CONFLICT (org_id) DO UPDATE SET {area} = {area} + 1;
+    INSERT INTO data_versions (org_id, slot, {area}) VALUES ({row}.org_id, 0, 1)
+    ON CONFLICT (org_id, slot) DO UPDATE SET {area} = {area} + 1;
 END"""
 _EVENTS = ("insert", "update", "delete")
 
@@ -144,7 +151,7 @@ def data_version_statements(areas: Mapping[str, Sequence[str]], dialect: str) ->
     statements = []
     for area, tables in areas.items():
         if dialect == "postgresql":
-            statements.append(_PG_DATA_VERSION_FUNCTION.format(area=area))
+            statements.append(_PG_DATA_VERSION_FUNCTION.format(area=area, slots=DATA_VERSION_SLOTS))
         for table in tables:
             for event in _EVENTS:
                 if dialect == "postgresql":

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -373,14 +374,22 @@ class DataVersion(Base):
     """Per org, one version per area of data the dashboard caches. Database triggers change an
     area's version in the same transaction as any write to its tables (``DATA_AREAS``; the SQL is
     in ``core/db/ddl.py``), whichever process and code path writes, so a cache keyed by the
-    version is never served after a change commits. The numbers are opaque: compare them, never
-    order them (PostgreSQL stores the id of the last writing transaction, SQLite counts writes)."""
+    version is never served after a change commits. An org's version of an area is the sum over
+    its rows (``slot``s): it only grows. Compare versions, never read meaning into them.
+
+    Why slots: a writer holds the row it changed until it commits, so with one row per org every
+    transaction that touches an org's posts would queue behind the last one: the daemons' claims
+    and settlements (a post's status changes on both) fell from thousands a second to under two
+    hundred. On PostgreSQL each connection writes the row of its own slot (its backend pid
+    modulo ``core.db.ddl.DATA_VERSION_SLOTS``), so concurrent writers rarely meet; SQLite has one writer at
+    a time and uses slot 0."""
 
     __tablename__ = "data_versions"
 
     # No foreign key: deleting an org cascades to rows whose triggers write here again for that
     # org; a leftover row is harmless, a failed deletion would not be.
     org_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
     posts: Mapped[int] = mapped_column(BigInteger, server_default="0")
     metrics: Mapped[int] = mapped_column(BigInteger, server_default="0")
     best_times: Mapped[int] = mapped_column(BigInteger, server_default="0")

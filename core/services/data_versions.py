@@ -2,7 +2,8 @@
 process, another dashboard process, the daemon, the API) is seen on the next page run.
 
 The versions are kept by database triggers (see ``core.db.models.DataVersion``); reading them is
-one primary-key lookup. Read them *before* the data they guard: a change that commits in between
+one primary-key range read (the org's slots, summed). Read them *before* the data they guard: a
+change that commits in between
 then only makes the cached copy newer than its key, never older.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.db.models import DATA_AREAS, DataVersion
 from core.services.base import Service
@@ -42,6 +43,6 @@ class DataVersionService(Service):
     def current(self, actor: Actor) -> DataVersions:
         with self.uow(actor, readonly=True) as uow:
             row = uow.session.execute(
-                select(*(getattr(DataVersion, area) for area in AREAS))
-                .where(DataVersion.org_id == actor.org_id)).first()
-        return DataVersions(*row) if row is not None else DataVersions()
+                select(*(func.coalesce(func.sum(getattr(DataVersion, area)), 0) for area in AREAS))
+                .where(DataVersion.org_id == actor.org_id)).one()
+        return DataVersions(*(int(v) for v in row))

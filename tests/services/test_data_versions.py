@@ -4,11 +4,14 @@ statements, raw SQL); nothing else changes, and a rolled-back write changes noth
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import timedelta
+from itertools import combinations
 
 import pytest
 from sqlalchemy import delete, text, update
 
+from core.db.ddl import DATA_VERSION_SLOTS
 from core.db.models import DATA_AREAS, DataVersion, Org, PlatformPost
 from core.services.data_versions import AREAS, DataVersions
 from tests.conftest import NOW, Team, connect_sandbox_account
@@ -111,7 +114,29 @@ def test_one_org_cannot_read_or_write_another_orgs_versions(herald, team: Team, 
 
 
 def test_every_area_is_a_column_of_data_versions() -> None:
-    assert set(DATA_AREAS) == set(AREAS) == {c.name for c in DataVersion.__table__.c} - {"org_id"}
+    assert set(DATA_AREAS) == set(AREAS) == {c.name for c in DataVersion.__table__.c} - {"org_id", "slot"}
+
+
+@pytest.mark.postgres_only
+def test_two_writers_of_one_org_do_not_queue_on_its_version_row(herald, team: Team) -> None:
+    """The daemons' claims and settlements all change posts of the same orgs at once: holding
+    one version row per org until commit made them wait for each other (see DataVersion)."""
+    posts = [schedule(herald, team, at=NOW + timedelta(minutes=m)) for m in (10, 20, 30)]
+    before = herald.versions.current(team.viewer)
+    with ExitStack() as stack:
+        writers = [stack.enter_context(herald.db.transaction(team.org.org_id)) for _ in posts]
+        slots = [w.scalar(text("SELECT pg_backend_pid()")) % DATA_VERSION_SLOTS for w in writers]
+        first, second = next((a, b) for a, b in combinations(range(3), 2) if slots[a] != slots[b])
+        writers[first].execute(text("UPDATE scheduled_posts SET title = 'one' WHERE post_id = :p"),
+                               {"p": posts[first].post_id})
+        writers[second].execute(text("SET LOCAL lock_timeout = '2s'"))
+        writers[second].execute(text("UPDATE scheduled_posts SET title = 'two' WHERE post_id = :p"),
+                                {"p": posts[second].post_id})  # raises LockNotAvailable if it waits
+        writers[second].commit()
+        middle = herald.versions.current(team.viewer)
+        writers[first].commit()
+    after = herald.versions.current(team.viewer)
+    assert before.posts < middle.posts < after.posts
 
 
 def test_deleting_an_org_is_not_blocked_by_its_versions(herald, team: Team) -> None:

@@ -1,4 +1,4 @@
-"""data_versions (per org and area, changed by triggers in the writing transaction) for the
+"""data_versions (per org, slot and area, changed by triggers in the writing transaction) for the
 dashboard's cache keys; an index on scheduled_posts (org_id, published_at) for the date-window
 reads of the calendar and the performance page
 
@@ -36,8 +36,9 @@ def upgrade() -> None:
     op.create_table(
         "data_versions",
         sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("slot", sa.SmallInteger(), server_default="0", nullable=False),
         *(sa.Column(area, sa.BigInteger(), server_default="0", nullable=False) for area in AREAS),
-        sa.PrimaryKeyConstraint("org_id", name=op.f("pk_data_versions")),
+        sa.PrimaryKeyConstraint("org_id", "slot", name=op.f("pk_data_versions")),
     )
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
