@@ -41,13 +41,19 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
-from sqlalchemy import insert, select, update  # noqa: E402
+from sqlalchemy import func, insert, select, update  # noqa: E402
 
 from bench._support import BenchDatabase, CpuMeter, DaemonProcess, SandboxProcess, summary  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db.engine import Database  # noqa: E402
 from core.db.migrate import upgrade  # noqa: E402
-from core.db.models import PlatformPost, PublishingQueueItem, ScheduledPost, SocialAccount  # noqa: E402
+from core.db.models import (  # noqa: E402
+    PlatformPost,
+    PublishAttempt,
+    PublishingQueueItem,
+    ScheduledPost,
+    SocialAccount,
+)
 from core.platforms.registry import available_platforms  # noqa: E402
 from core.services.container import Herald  # noqa: E402
 from core.services.queue_store import QueueStore  # noqa: E402
@@ -165,9 +171,12 @@ def measure(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime
             .where(PlatformPost.scheduled_post_id.in_(list(expected)), PlatformPost.status == "published"))}
         failed = uow.session.scalar(select(PublishingQueueItem.queue_id).where(
             PublishingQueueItem.scheduled_post_id.in_(list(expected)), PublishingQueueItem.status == "failed").limit(1))
-        attempts = dict(uow.session.execute(select(PublishingQueueItem.scheduled_post_id, PublishingQueueItem.attempts)
-                                            .where(PublishingQueueItem.scheduled_post_id.in_(list(expected))))
-                        .tuples().all())
+        # Calls made, not attempts spent: a wait for a network's rate-limit reset spends none.
+        attempts = dict(uow.session.execute(
+            select(PublishingQueueItem.scheduled_post_id, func.count(PublishAttempt.attempt_id))
+            .join(PublishAttempt, PublishAttempt.queue_id == PublishingQueueItem.queue_id)
+            .where(PublishingQueueItem.scheduled_post_id.in_(list(expected)))
+            .group_by(PublishingQueueItem.scheduled_post_id)).tuples().all())
     received: dict[Any, list[datetime]] = {}
     for post in sandbox_posts:
         post_id = published.get((post["platform"], post["id"]))
