@@ -159,7 +159,8 @@ def poll_until(
     time slept would exceed ``policy.max_wait_seconds``; the value last seen is attached.
     A ``RetryablePlatformError`` from ``step`` is polled through up to
     ``policy.max_transient_errors`` times in a row, never before its ``retry_after`` (read
-    against ``now``); after that, or when its reset lies beyond the budget, it is raised."""
+    against ``now``); after that, or when its reset is further off than one poll interval may
+    be (``policy.max_interval_seconds``), it is raised."""
     waited = 0.0
     delay = policy.initial_interval_seconds
     errors = 0
@@ -173,8 +174,9 @@ def poll_until(
         except RetryablePlatformError as exc:
             errors += 1
             pause = _transient_pause(exc, delay, now)
-            if errors > policy.max_transient_errors or waited + pause > policy.max_wait_seconds:
-                raise
+            if (errors > policy.max_transient_errors or pause > policy.max_interval_seconds
+                    or waited + pause > policy.max_wait_seconds):
+                raise  # a long reset is waited out by the queue, not by a publishing thread
             sleep(pause)
             waited += pause
             delay = min(delay * policy.backoff, policy.max_interval_seconds)
