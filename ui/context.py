@@ -79,7 +79,7 @@ def show_flashes() -> None:
 
 def data_versions(actor: Actor) -> DataVersions:
     """The org's data versions, for the cache keys of this page run's reads. Read once per run,
-    before the reads (one primary-key lookup), so a change committed by any process (another
+    before the reads (one indexed query), so a change committed by any process (another
     dashboard, the daemon, the API) is seen on the next run, not when a TTL runs out."""
     return herald_app().versions.current(actor)
 

@@ -3,8 +3,7 @@ process, another dashboard process, the daemon, the API) is seen on the next pag
 
 The versions are kept by database triggers (see ``core.db.models.DataVersion``); reading them is
 one primary-key range read (the org's slots, summed). Read them *before* the data they guard: a
-change that commits in between
-then only makes the cached copy newer than its key, never older.
+change that commits in between then only makes the cached copy newer than its key, never older.
 """
 
 from __future__ import annotations
