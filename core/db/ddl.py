@@ -115,7 +115,9 @@ DATA_VERSION_SLOTS = 256  # version rows per org on PostgreSQL (see core.db.mode
 # in id order, so writers that do share a slot lock rows in the same order. Within a transaction
 # the second and later writes find the version already equal to their own id and change nothing
 # (the WHERE of the upsert), so a batch of single-row statements costs one row update, not one
-# per statement. The reader sums the slots: any committed write makes the sum grow.
+# per statement. The reader folds the slots into one number (core.services.data_versions): a
+# transaction's id is written only by it, so every committed write yields a combination of slot
+# values never seen before (a slot can go down when two writers share it, never come back).
 # The function pins its own planner settings: it runs inside the queue's claim transaction, whose
 # enable_sort = off (see queue_store.CLAIM_PLANNER) made this 16-row sort "cost" 1e10, which
 # switched on JIT compilation: 160 ms of CPU per claim.

@@ -374,8 +374,8 @@ class DataVersion(Base):
     """Per org, one version per area of data the dashboard caches. Database triggers change an
     area's version in the same transaction as any write to its tables (``DATA_AREAS``; the SQL is
     in ``core/db/ddl.py``), whichever process and code path writes, so a cache keyed by the
-    version is never served after a change commits. An org's version of an area is the sum over
-    its rows (``slot``s): it only grows. Compare versions, never read meaning into them.
+    version is never served after a change commits. An org's version of an area is folded from
+    its rows (``slot``s; see ``core.services.data_versions``). Compare versions, never order them.
 
     Why slots: a writer holds the row it changed until it commits, so with one row per org every
     transaction that touches an org's posts would queue behind the last one: the daemons' claims

@@ -2,7 +2,7 @@
 process, another dashboard process, the daemon, the API) is seen on the next page run.
 
 The versions are kept by database triggers (see ``core.db.models.DataVersion``); reading them is
-one primary-key range read (the org's slots, summed). Read them *before* the data they guard: a
+one primary-key range read (the org's slots, folded into one number per area). Read them *before* the data they guard: a
 change that commits in between then only makes the cached copy newer than its key, never older.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.db.models import DATA_AREAS, DataVersion
 from core.services.base import Service
@@ -41,7 +41,16 @@ class DataVersions:
 class DataVersionService(Service):
     def current(self, actor: Actor) -> DataVersions:
         with self.uow(actor, readonly=True) as uow:
-            row = uow.session.execute(
-                select(*(func.coalesce(func.sum(getattr(DataVersion, area)), 0) for area in AREAS))
-                .where(DataVersion.org_id == actor.org_id)).one()
-        return DataVersions(*(int(v) for v in row))
+            rows = uow.session.execute(
+                select(DataVersion.slot, *(getattr(DataVersion, area) for area in AREAS))
+                .where(DataVersion.org_id == actor.org_id).order_by(DataVersion.slot)).all()
+        return DataVersions(*(_fold([(row[0], row[1 + i]) for row in rows]) for i in range(len(AREAS))))
+
+
+def _fold(slots: list[tuple[int, int]]) -> int:
+    """One area's version from its slots' values. Not a sum: on PostgreSQL a slot holds the id
+    of the last transaction that wrote it, and two writers sharing a slot can commit so that it
+    goes down (the older transaction waited for the newer one's row lock). But a transaction id
+    is written by that transaction only, so a slot never returns to a value it had: every
+    committed write gives the org's slots a combination they never had before."""
+    return hash(tuple(slots)) if any(value for _, value in slots) else 0
