@@ -17,10 +17,11 @@ from ui.widgets import figure_once
 
 BEST_TIMES_TTL_SECONDS = 24 * 3600
 HEATMAP_HEIGHT_PX = 360
-# Stepped colour scale on 0-100: the seed's bands (red < 60 <= yellow < 80 <= green).
-_RED, _YELLOW, _GREEN = (bt.SCORE_COLOR_HEX[c] for c in ("red", "yellow", "green"))
-BAND_SCALE = [[0.0, _RED], [bt.YELLOW_SCORE / 100, _RED], [bt.YELLOW_SCORE / 100, _YELLOW],
-              [bt.GREEN_SCORE / 100, _YELLOW], [bt.GREEN_SCORE / 100, _GREEN], [1.0, _GREEN]]
+# The heatmap's job is the pattern across the week, so its colours span this grid's own range
+# of scores. The seed's bands (red < 60 <= yellow < 80 <= green) colour the top-times list and
+# the hover text: with most networks' engagement rates a grid sits inside one band, and the
+# band colours alone painted it one flat red.
+HEATMAP_SCALE = "YlGnBu"
 
 
 AREAS = ("best_times", "settings")  # the stored grids, and the org's timezone
@@ -57,19 +58,32 @@ def heatmap(times: BestTimes) -> go.Figure:
     for day in bt.DAYS:
         row = [times.cell(day, h) for h in range(24)]
         z.append([s.engagement_score for s in row])
-        samples.append([[s.sample_size, s.avg_engagement_rate, "typical pattern" if s.is_default else "your posts"]
-                        for s in row])
+        samples.append([[s.sample_size, s.avg_engagement_rate, "typical pattern" if s.is_default else "your posts",
+                         bt.score_color(s.engagement_score)] for s in row])
+    low, high = score_range(z)
     figure = go.Figure(go.Heatmap(
-        z=z, x=hours, y=days, customdata=samples, zmin=0, zmax=100, colorscale=BAND_SCALE,
-        xgap=1, ygap=1, colorbar={"title": "Score", "tickvals": [0, 60, 80, 100]},
-        hovertemplate=("<b>%{y} %{x}</b><br>Score %{z:.0f}<br>%{customdata[0]} post(s) in this hour"
-                       "<br>Engagement rate %{customdata[1]:.2f}%<br>Based on %{customdata[2]}<extra></extra>"),
+        z=z, x=hours, y=days, customdata=samples, zmin=low, zmax=high, colorscale=HEATMAP_SCALE,
+        xgap=1, ygap=1, colorbar={"title": "Score"},
+        hovertemplate=("<b>%{y} %{x}</b><br>Score %{z:.0f} (%{customdata[3]} band)<br>%{customdata[0]} post(s) "
+                       "in this hour<br>Engagement rate %{customdata[1]:.2f}%<br>Based on %{customdata[2]}"
+                       "<extra></extra>"),
     ))
     figure.update_layout(
         title=f"{PLATFORM_LABELS.get(times.platform, times.platform)}: engagement score by hour ({times.timezone})",
         height=HEATMAP_HEIGHT_PX, margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"autorange": "reversed"}, xaxis={"tickangle": -45})
     return figure
+
+
+def score_range(z: list[list[float]]) -> tuple[float, float]:
+    """The colour axis: the grid's lowest to highest score, at least 5 points wide so a flat
+    grid reads as flat rather than as noise."""
+    values = [v for row in z for v in row]
+    low, high = (min(values), max(values)) if values else (0.0, 100.0)
+    if high - low < 5:
+        middle = (high + low) / 2
+        low, high = max(0.0, middle - 2.5), min(100.0, middle + 2.5)
+    return low, high
 
 
 def heatmap_figure(actor: Actor, versions: DataVersions, times: BestTimes) -> dict[str, Any]:

@@ -85,3 +85,11 @@ def test_a_network_with_too_little_data_says_defaults_are_shown(ui_herald) -> No
     assert any("Too little data" in w.value and "typical" in w.value for w in at.warning)
     assert any("Not calculated yet" in c.value and "America/New_York" in c.value for c in at.caption)
     assert at.get("plotly_chart")  # the typical pattern is still drawn
+
+
+def test_the_heatmap_colours_span_the_grids_own_scores() -> None:
+    from ui.best_times_view import score_range
+
+    assert score_range([[41.0, 47.5], [44.0, 52.0]]) == (41.0, 52.0)  # one band, still a pattern
+    assert score_range([[30.0, 31.0]]) == (28.0, 33.0)  # a flat grid stays flat
+    assert score_range([[99.0, 100.0]]) == (97.0, 100.0)
