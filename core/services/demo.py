@@ -82,7 +82,11 @@ def _connect_accounts(herald: Herald, sandbox: Sandbox | None, admin: Actor) -> 
     for i, platform in enumerate(NETWORKS):
         if platform not in sandbox.networks:
             continue
-        external, token = str(10**14 + 4200 + i), f"demo-{platform}-{uuid.uuid4().hex}"
+        # Snapchat's public profile ids are UUIDs (the others' are numeric): a numeric one made
+        # every demo Snapchat post fail with 404 when it came due.
+        external = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://demo.herald/snapchat")) if platform == "snapchat" \
+            else str(10**14 + 4200 + i)
+        token = f"demo-{platform}-{uuid.uuid4().hex}"
         refresh = f"demo-refresh-{uuid.uuid4().hex}"
         username = f"brightside_{platform}" if platform != "facebook" else "Brightside Coffee"
         account = sandbox.register_account(platform, external, username, token, refresh)
@@ -121,9 +125,10 @@ def _history(herald: Herald, org_id: uuid.UUID, editor: Actor, accounts: dict[st
                 platform = rng.choice(list(accounts))
                 at = posting_slot(rng, day)
                 post_type, media = SHAPES[platform]
+                topic = rng.choice(TOPICS)
                 post = ScheduledPost(
-                    post_id=uuid.uuid4(), org_id=org_id, created_by=editor.user_id, title=rng.choice(TOPICS),
-                    content=f"{rng.choice(TOPICS)} #brightside", post_type=post_type, platforms=[platform],
+                    post_id=uuid.uuid4(), org_id=org_id, created_by=editor.user_id, title=topic,
+                    content=f"{topic} #brightside", post_type=post_type, platforms=[platform],
                     media_urls=[media] if media else [], status="published", approval_status="approved",
                     scheduled_at=at, published_at=at, approval_round=1)
                 uow.session.add(post)
@@ -173,9 +178,12 @@ def _upcoming(herald: Herald, actors: dict[str, Actor], accounts: dict[str, uuid
         platform = networks[i % len(networks)]
         post_type, media = SHAPES[platform]
         day = now + timedelta(days=1 + i * 21 // 24)
-        data = {"title": rng.choice(TOPICS), "content": f"{rng.choice(TOPICS)} #brightside",
+        topic, slot = rng.choice(TOPICS), posting_slot(rng, day)
+        # The day in the text keeps two posts of one topic apart: networks refuse a status
+        # identical to a recent one (Facebook's "duplicate status message", X's 403).
+        data = {"title": topic, "content": f"{topic} ({slot:%A %d %B}) #brightside",
                 "platforms": [platform], "post_type": post_type, "media_urls": [media] if media else [],
-                "scheduled_at": posting_slot(rng, day).isoformat()}
+                "scheduled_at": slot.isoformat()}
         post = s.schedule_post(editor, data, force=True).post
         created += 1
         if i % 3 == 0:
