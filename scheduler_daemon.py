@@ -121,6 +121,8 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
                       "interval", minutes=METRICS_SYNC_MINUTES, next_run_time=now + timedelta(minutes=1))
     scheduler.add_job(once_cluster_wide(herald, "best-times", lambda: recalculate_best_times(herald)),
                       "interval", days=BEST_TIMES_DAYS, next_run_time=now + timedelta(minutes=5))
+    scheduler.add_job(once_cluster_wide(herald, "idempotency-purge", lambda: herald.idempotency.purge_expired() or None),
+                      "interval", hours=1, next_run_time=now + timedelta(minutes=2))
     return scheduler
 
 

@@ -35,6 +35,9 @@ from core.services.base import Service
 from core.services.context import Actor
 
 LEASE = timedelta(seconds=60)
+# How long a finished request's key and response are kept for retries (Stripe's window too); the
+# daemon purges older ones hourly. Posts stay safe past it: they carry their key in their row.
+KEEP_KEYS = timedelta(hours=24)
 MAX_KEY_LENGTH = 200
 IN_PROGRESS, COMPLETED = "in_progress", "completed"
 KEY_FIELD = "Idempotency-Key"
@@ -133,6 +136,15 @@ class IdempotencyService(Service):
                 IdempotencyKey.org_id == actor.org_id, IdempotencyKey.key == key,
                 IdempotencyKey.request_fingerprint == fingerprint, IdempotencyKey.status == IN_PROGRESS))
             uow.commit()
+
+
+    def purge_expired(self) -> int:
+        """Delete, in every org, the keys older than ``KEEP_KEYS`` (a daemon job)."""
+        with self.db.unit_of_work(system=True) as uow:
+            result = uow.session.execute(delete(IdempotencyKey).where(
+                IdempotencyKey.created_at < self.now() - KEEP_KEYS))
+            uow.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _in_progress() -> Conflict:

@@ -13,7 +13,7 @@ from api.main import create_app
 from core.db.models import ContentLibraryItem, IdempotencyKey, ScheduledPost
 from core.errors import Conflict
 from core.services.container import Herald
-from core.services.idempotency import LEASE, request_fingerprint
+from core.services.idempotency import KEEP_KEYS, LEASE, request_fingerprint
 from tests.api.conftest import BASE, in_days, rows
 from tests.conftest import FAST_HASHER, Team
 
@@ -133,3 +133,18 @@ def test_after_a_crash_the_retry_finds_the_post_the_first_request_made(
     assert retried.status_code == 201 and retried.json()["post"]["post_id"] == post_id
     assert len(rows(herald, ScheduledPost, ScheduledPost.post_id == uuid.UUID(post_id))) == 1
     assert len(rows(herald, ScheduledPost, ScheduledPost.content == "Exactly once #once")) == 1
+
+
+def test_keys_older_than_a_day_are_purged_and_a_late_retry_still_finds_its_post(
+    client: TestClient, auth, herald: Herald, clock,
+) -> None:
+    first = _create(client, auth["editor"], "purge-old")
+    clock.advance(KEEP_KEYS + timedelta(hours=1))
+    _create(client, auth["editor"], "purge-new", {**POST, "scheduled_at": in_days(5)})
+
+    assert herald.idempotency.purge_expired() == 1
+    assert [k.key for k in rows(herald, IdempotencyKey)] == ["purge-new"]
+    before = len(rows(herald, ScheduledPost))
+    late = _create(client, auth["editor"], "purge-old")  # the key is gone; the post keeps it
+    assert late.json()["post"]["post_id"] == first.json()["post"]["post_id"]
+    assert len(rows(herald, ScheduledPost)) == before
