@@ -223,6 +223,32 @@ def json_body(platform: str, response: httpx.Response) -> Any:
             status=response.status_code, response_body=excerpt) from None
 
 
+def mapping(value: object) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (answers are read defensively)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def count(values: Mapping[str, Any], name: str) -> int:
+    """A metric count that may come as a number or a numeric string (Google and Snapchat send
+    ``"viewCount": "1234"``); absent, hidden or malformed counts are 0."""
+    value = values.get(name)
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+def parse_time(value: object) -> datetime | None:
+    """An ISO 8601 time from an answer (``Z`` allowed), aware; None when absent or malformed."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def json_object(platform: str, response: httpx.Response) -> dict[str, Any]:
     body = json_body(platform, response)
     if not isinstance(body, dict):

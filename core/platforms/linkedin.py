@@ -45,6 +45,7 @@ from core.platforms.http import (
     body_excerpt,
     json_object,
     linkedin_retry_after,
+    mapping,
     require_str,
     retry_after_header,
     what,
@@ -117,7 +118,7 @@ def linkedin_error(platform: str, response: httpx.Response, now: datetime) -> Pl
     body = body if isinstance(body, Mapping) else {}
     message = str(body.get("message") or body.get("error_description") or body.get("error")
                   or f"HTTP {status} from {what(response)}")
-    inputs = _mapping(body.get("errorDetails")).get("inputErrors")
+    inputs = mapping(body.get("errorDetails")).get("inputErrors")
     inputs = inputs if isinstance(inputs, list) else []
     input_codes = [str(e.get("code")) for e in inputs if isinstance(e, Mapping)]
     kwargs: dict[str, Any] = {
@@ -156,9 +157,6 @@ def post_url(urn: str) -> str:
 def _urn(urn: str) -> str:
     return quote(urn, safe="")
 
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _count(values: Mapping[str, Any], name: str) -> int:
@@ -400,8 +398,8 @@ class LinkedInConnector(Connector):
         for urn, actions in social.items():
             counts = stats.get(urn, {})
             metrics[urn] = MetricSnapshot(
-                external_id=urn, likes=_count(_mapping(actions.get("likesSummary")), "totalLikes"),
-                comments=_count(_mapping(actions.get("commentsSummary")), "totalFirstLevelComments"),
+                external_id=urn, likes=_count(mapping(actions.get("likesSummary")), "totalLikes"),
+                comments=_count(mapping(actions.get("commentsSummary")), "totalFirstLevelComments"),
                 shares=counts.get("shares", 0), views=counts.get("views", 0),
                 reach=counts.get("reach"), clicks=counts.get("clicks"))
         return metrics

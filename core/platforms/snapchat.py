@@ -38,7 +38,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 from urllib.parse import urlencode, urljoin
 
@@ -62,7 +62,14 @@ from core.platforms.base import (
     chunks,
     search_since,
 )
-from core.platforms.http import body_excerpt, json_object, retry_after_header, what
+from core.platforms.http import (
+    body_excerpt,
+    count,
+    json_object,
+    parse_time,
+    retry_after_header,
+    what,
+)
 from core.platforms.media import SPOOL_MEMORY_BYTES, FetchedMedia, MediaFetchError, fetch_media
 
 log = logging.getLogger("herald.platforms.snapchat")
@@ -460,21 +467,3 @@ def unwrap(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
         items.append(dict(inner[0]) if len(entry) == 2 and "sub_request_status" in entry and inner
                      else dict(entry))
     return items
-
-
-def count(values: Mapping[str, Any], name: str) -> int:
-    value = values.get(name)
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else 0
-    except (TypeError, ValueError):
-        return 0
-
-
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -63,7 +63,10 @@ from core.platforms.base import (
 from core.platforms.http import (
     PACIFIC,
     body_excerpt,
+    count,
     json_object,
+    mapping,
+    parse_time,
     require_str,
     retry_after_header,
     what,
@@ -534,26 +537,3 @@ def is_short(request: PublishRequest, video: Mapping[str, Any] | None) -> bool:
 
 def video_url(video_id: str, *, short: bool = False) -> str:
     return f"{WEB}/shorts/{video_id}" if short else f"{WEB}/watch?v={video_id}"
-
-
-def mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def count(values: Mapping[str, Any], name: str) -> int:
-    """Google's counts are strings (``"viewCount": "1234"``); absent or hidden counts are 0."""
-    value = values.get(name)
-    try:
-        return int(value) if value is not None and not isinstance(value, bool) else 0
-    except (TypeError, ValueError):
-        return 0
-
-
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
