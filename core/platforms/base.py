@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar, cast
 
+import httpx
+
 from core.clock import Clock, SystemClock
 from core.domain.rules import media_kind
 from core.domain.validation import PostContent, validate_for_platform
@@ -32,7 +34,7 @@ from core.errors import (
     RetryablePlatformError,
     UnknownOutcome,
 )
-from core.platforms.http import ApiClient
+from core.platforms.http import ApiClient, json_object
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -365,6 +367,18 @@ class Connector(ABC):
             return None
         return self.now() + timedelta(seconds=value) if value > 0 else None
 
+    def token_answer(self, response: httpx.Response,
+                     classify: Callable[[str, httpx.Response, datetime], PlatformError], *,
+                     allow_empty: bool = False) -> dict[str, Any]:
+        """The body of an OAuth token endpoint's answer. A 400 or 401 there means the code, the
+        refresh token or the client was refused: an ``AuthPlatformError`` with the network's
+        own message (``classify`` reads it); other errors are classified as on any call."""
+        if response.status_code in (400, 401):
+            raise as_auth_error(classify(self.platform, response, self.now()))
+        if response.status_code >= 400:
+            raise classify(self.platform, response, self.now())
+        return json_object(self.platform, response) if response.content or not allow_empty else {}
+
     def oauth_token_set(
         self, body: Mapping[str, Any], account: dict[str, Any], *, refresh: str | None = None,
         scope_pattern: str = r"\s+", refresh_expires_key: str | None = None,
@@ -411,6 +425,12 @@ class Connector(ABC):
     def unsupported(self, request: PublishRequest) -> PlatformError:
         return PermanentPlatformError(
             self.platform, f"post type {request.post_type!r} is not supported by this connector")
+
+
+def as_auth_error(error: PlatformError) -> AuthPlatformError:
+    """``error`` (the network's message, status, code and body) as an auth error."""
+    return AuthPlatformError(error.platform, error.network_message, status=error.status,
+                             network_code=error.network_code, response_body=error.response_body)
 
 
 def chunks(seq: Sequence[T], size: int) -> Iterable[Sequence[T]]:

@@ -458,14 +458,7 @@ class LinkedInConnector(Connector):
         form = {**form, "client_id": self.config.client_id or "",
                 "client_secret": self.config.client_secret or ""}
         response = self.http.send("POST", self.oauth(path), data=form)
-        if response.status_code in (400, 401):
-            error = linkedin_error(self.platform, response, self.now())
-            raise AuthPlatformError(self.platform, error.network_message, status=error.status,
-                                    network_code=error.network_code,
-                                    response_body=error.response_body)
-        if response.status_code >= 400:
-            raise linkedin_error(self.platform, response, self.now())
-        return json_object(self.platform, response) if response.content else {}
+        return self.token_answer(response, linkedin_error, allow_empty=True)
 
     def _token_set(self, body: Mapping[str, Any], account: dict[str, Any]) -> TokenSet:
         return self.oauth_token_set(body, account, scope_pattern=r"[\s,]+",

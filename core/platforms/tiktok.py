@@ -43,6 +43,7 @@ from core.platforms.base import (
     PublishRequest,
     PublishResult,
     TokenSet,
+    as_auth_error,
     chunks,
     same_text,
     search_since,
@@ -364,10 +365,7 @@ class TikTokConnector(Connector):
         failed = (isinstance(error, str) and error) or (isinstance(error, Mapping)
                                                         and error.get("code") not in (None, "ok"))
         if response.status_code >= 400 or failed:
-            cause = tiktok_error(self.platform, response, self.now())
-            raise AuthPlatformError(self.platform, cause.network_message, status=cause.status,
-                                    network_code=cause.network_code,
-                                    response_body=cause.response_body)
+            raise as_auth_error(tiktok_error(self.platform, response, self.now()))
         return body
 
     def _token_set(self, body: Mapping[str, Any], account: dict[str, Any]) -> TokenSet:

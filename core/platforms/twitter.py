@@ -270,14 +270,7 @@ class TwitterConnector(Connector):
     def _token_call(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         headers = self._client_auth(form)
         response = self.http.send("POST", self.api(path), data=form, headers=headers)
-        if response.status_code in (400, 401):
-            error = x_error(self.platform, response, self.now())
-            raise AuthPlatformError(self.platform, error.network_message, status=error.status,
-                                    network_code=error.network_code,
-                                    response_body=error.response_body)
-        if response.status_code >= 400:
-            raise x_error(self.platform, response, self.now())
-        return json_object(self.platform, response)
+        return self.token_answer(response, x_error)
 
     def _token_set(self, body: dict[str, Any], identity: dict[str, Any] | None = None) -> TokenSet:
         return self.oauth_token_set(body, identity or {})

@@ -420,14 +420,7 @@ class YouTubeConnector(Connector):
         form.update(client_id=self.config.client_id or "",
                     client_secret=self.config.client_secret or "")
         response = self.http.send("POST", self._token_url("token"), data=form)
-        if response.status_code in (400, 401):
-            error = youtube_error(self.platform, response, self.now())
-            raise AuthPlatformError(self.platform, error.network_message, status=error.status,
-                                    network_code=error.network_code,
-                                    response_body=error.response_body)
-        if response.status_code >= 400:
-            raise youtube_error(self.platform, response, self.now())
-        return json_object(self.platform, response)
+        return self.token_answer(response, youtube_error)
 
     def _token_set(self, body: dict[str, Any], refresh: str | None,
                    identity: dict[str, Any]) -> TokenSet:
