@@ -47,3 +47,19 @@ def app_as(ui_herald: Herald) -> Callable[..., AppTest]:
             return at.run()
         return switch_to(signed_in_as(role), page or "pages/calendar.py")
     return open_app
+
+
+@pytest.fixture
+def fresh_cache() -> Iterator[None]:
+    """Data written straight through the services (or the database) does not clear this
+    process's dashboard caches: clear them around the test, as a page's own write would."""
+    from ui.context import changed
+
+    changed()
+    yield
+    changed()
+
+
+def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    """The button labelled ``label`` (AppTest finds buttons by key only)."""
+    return next(b for b in at.button if b.label == label)

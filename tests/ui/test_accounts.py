@@ -3,27 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from tests.ui.conftest import button
 from tests.ui.test_best_times import flashed, open_as_fresh_org
 
 PAGE = "pages/accounts.py"
-
-
-def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
-    return next(b for b in at.button if b.label == label)
-
-
-@pytest.fixture
-def fresh_cache() -> Iterator[None]:
-    from ui.context import changed
-
-    changed()
-    yield
-    changed()
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "editor", "viewer"])

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import streamlit as st
 
 from core.services.container import Herald
 from core.services.context import Actor
@@ -14,14 +13,7 @@ from core.services.views import PostView
 from ui.context import FLASH
 
 PAGE = "pages/approvals.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    """Posts are made through the services here, which do not clear the dashboard's caches."""
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def pending_post(herald: Herald, author: Actor, title: str | None = None) -> PostView:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import streamlit as st
 
 from core.errors import Forbidden, NotFound
 from core.services.container import Herald
@@ -15,14 +14,7 @@ from core.services.library import LibraryItemView
 from ui.library_view import COMPOSER_PREFILL
 
 PAGE = "pages/library.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    """Items are made through the services here, which do not clear the dashboard's caches."""
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def labels(at) -> list[str]:  # type: ignore[no-untyped-def]

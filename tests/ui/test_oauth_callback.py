@@ -6,9 +6,8 @@ is stored once the user who started the connection signs in; nobody else can fin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.platforms.registry import follow_sandbox_consent
@@ -20,15 +19,6 @@ from ui.context import ACTOR, FLASH
 from ui.oauth_callback import PENDING
 
 ROOT_URL = "http://localhost:8501"  # the callback address: the app's root
-
-
-@pytest.fixture
-def fresh_cache() -> Iterator[None]:
-    from ui.context import changed
-
-    changed()
-    yield
-    changed()
 
 
 def network_callback(herald: Herald, actor: Actor, platform: str) -> dict[str, str]:

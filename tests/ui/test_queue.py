@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from core.db.models import PlatformPost, PublishingQueueItem, ScheduledPost
 from core.services.container import Herald
 from core.services.context import Actor
+from tests.ui.conftest import button
 from tests.ui.test_best_times import flashed, open_as_fresh_org
 
 PAGE = "pages/queue.py"
@@ -49,20 +49,6 @@ def item_status(herald: Herald, queue_id: uuid.UUID) -> str:
 def pick(at: AppTest, label: str, contains: str) -> None:
     box = next(s for s in at.selectbox if s.label == label)
     box.select_index(next(i for i, o in enumerate(box.options) if contains in o)).run()
-
-
-def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
-    return next(b for b in at.button if b.label == label)
-
-
-@pytest.fixture
-def fresh_cache() -> Iterator[None]:
-    """Items written straight to the database must not hide behind the page's short cache."""
-    from ui.context import changed
-
-    changed()
-    yield
-    changed()
 
 
 @pytest.mark.parametrize("role", ["admin", "manager", "editor", "viewer"])

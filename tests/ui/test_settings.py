@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-import streamlit as st
 
 from core.errors import AuthenticationFailed
 from core.services.container import Herald
@@ -15,13 +14,7 @@ from ui.context import FLASH
 from ui.settings_view import NEW_TOKEN
 
 PAGE = "pages/settings.py"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache() -> Iterator[None]:
-    st.cache_data.clear()
-    yield
-    st.cache_data.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 @pytest.fixture
