@@ -51,6 +51,12 @@ SECRET_PARAMS = frozenset({
 BODY_EXCERPT_CHARS = 2000
 
 
+# Extension keys on a request (``httpx.Request.extensions``) that tell the transport how to
+# carry it (``curl_transport``): a media download to stream in blocks, and the call that
+# creates a post, which must never be resent behind Herald's back.
+STREAM = "herald.stream"
+OUTCOME_CRITICAL = "herald.outcome_critical"
+
 # One network's connector is shared by every publishing thread of a process: keep a connection
 # per thread alive instead of closing all but httpx's default 20 after each burst.
 POOL_LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=128,
@@ -84,14 +90,24 @@ class ApiHttpClient(httpx.Client):
         raise TypeError("Herald's API clients keep no cookies")
 
 
+def default_transport() -> httpx.BaseTransport:
+    """libcurl under httpx (``curl_transport``: about half the CPU per call) when pycurl is
+    installed, as requirements.txt has it; else httpx's own transport."""
+    try:
+        from core.platforms.curl_transport import CurlTransport
+    except ImportError:  # pragma: no cover - pycurl is a requirement; this is the fallback
+        return httpx.HTTPTransport(limits=POOL_LIMITS)
+    return CurlTransport()
+
+
 def make_client(
     *, transport: httpx.BaseTransport | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT
 ) -> httpx.Client:
     """An httpx client with Herald's policy. Redirects are not followed: API calls never
     need them, and media fetching follows them itself, checking every hop."""
     return ApiHttpClient(
-        transport=transport, timeout=timeout, follow_redirects=False, limits=POOL_LIMITS,
-        headers={"User-Agent": USER_AGENT},
+        transport=transport or default_transport(), timeout=timeout, follow_redirects=False,
+        limits=POOL_LIMITS, headers={"User-Agent": USER_AGENT},
     )
 
 
@@ -160,6 +176,8 @@ class ApiClient:
         if token is not None:
             all_headers["Authorization"] = f"{auth_scheme} {token}"
         request = self.client.build_request(method, url, headers=all_headers, **kwargs)
+        if outcome_critical:  # the transport must never resend it by itself (curl_transport)
+            request.extensions = {**request.extensions, OUTCOME_CRITICAL: True}
         started = time.perf_counter()
         status: int | str = "-"
         try:

@@ -24,7 +24,7 @@ import httpx
 
 from core.domain.rules import media_kind
 from core.errors import PermanentPlatformError
-from core.platforms.http import make_client
+from core.platforms.http import STREAM, make_client
 
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 MAX_REDIRECTS = 3
@@ -192,7 +192,8 @@ def fetch_media(
         for _hop in range(MAX_REDIRECTS + 1):
             check_url(current, platform=platform, allow_hosts=allow_hosts, resolver=resolver)
             try:
-                with http.stream("GET", current, follow_redirects=False) as response:
+                with http.stream("GET", current, follow_redirects=False,
+                                 extensions={STREAM: True}) as response:
                     _check_peer(response, platform=platform, url=url, allow_hosts=allow_hosts)
                     if response.is_redirect and "location" in response.headers:
                         current = urljoin(current, response.headers["location"])

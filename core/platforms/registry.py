@@ -28,7 +28,7 @@ from core.config import Settings, get_settings
 from core.domain.platforms import PLATFORMS, normalize_platform
 from core.errors import PermanentPlatformError
 from core.platforms.base import Connector, ConnectorConfig, PollPolicy
-from core.platforms.http import POOL_LIMITS
+from core.platforms.http import default_transport
 
 if TYPE_CHECKING:
     from core.platforms.sandbox import Sandbox
@@ -147,8 +147,7 @@ class SandboxHostRewrite(httpx.BaseTransport):
     def __init__(self, sandbox_url: str, inner: httpx.BaseTransport | None = None) -> None:
         target = httpx.URL(sandbox_url)
         self.scheme, self.host, self.port = target.scheme, target.host, target.port
-        # A client's ``limits`` only shape its own default transport: this one needs them too.
-        self.inner = inner or httpx.HTTPTransport(limits=POOL_LIMITS)
+        self.inner = inner or default_transport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == SANDBOX_HOST:

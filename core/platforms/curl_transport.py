@@ -1,0 +1,251 @@
+"""An httpx transport over libcurl (pycurl), for the connectors' API calls.
+
+Why: the daemon makes every network call of every publish on its own CPU. httpx's default
+transport (httpcore + h11, pure Python) costs about 0.3-0.4 ms of CPU per call on two cores with
+64 publishing threads; libcurl does the HTTP work in C with the GIL released, and the same call
+costs about 0.15 ms, httpx's own request and response objects included (measured in
+``bench/http_transport.py``). The connectors keep httpx's API (requests, responses, exceptions);
+only the wire work moves.
+
+How it maps httpx's contract:
+- one ``pycurl.Curl`` handle per thread (a handle is not thread-safe), reset before each request;
+  its connection cache keeps one keep-alive connection per host for that thread;
+- the request body is sent as read by httpx (connector bodies are JSON, forms and bounded media
+  chunks, already in memory); curl's own defaults that would change the wire are removed
+  (``Expect: 100-continue``, a form content type on a raw body);
+- timeouts: ``connect`` is curl's connect timeout; a call with a small body gets ``read`` as
+  its deadline for the answer; a large upload gets "no byte moved for ``read``/``write``
+  seconds" (curl's low-speed limit);
+- the answer is buffered (API answers are small; larger than ``MAX_BUFFERED_BYTES`` is an
+  error); the body is passed on undecoded and httpx decodes any ``Content-Encoding`` itself;
+- failures become httpx's exceptions, keeping the distinction the queue depends on: nothing
+  sent (``ConnectError``/``ConnectTimeout``: safe to retry) versus sent and no answer (anything
+  else: the publishing call's outcome is unknown and is reconciled);
+- requests marked ``STREAM`` in their extensions (media downloads, which may be hundreds of MB
+  and are read in blocks against a size limit) go to httpx's own streaming transport.
+
+One libcurl behaviour needs a guard. When a reused keep-alive connection turns out dead and not a
+byte of the answer came back, libcurl silently sends the request again on a fresh connection.
+For the call that creates a post that would be a blind re-publish if the network had acted on
+the first one and then dropped the connection. So a request marked ``OUTCOME_CRITICAL`` sends
+its body through a read callback that cannot be rewound: libcurl then cannot resend it and
+reports the failure (CURLE_SEND_FAIL_REWIND), which becomes an unknown outcome. A critical
+request without a body goes on a fresh connection instead, which libcurl never retries.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+
+import certifi
+import httpx
+import pycurl
+
+from core.platforms.http import OUTCOME_CRITICAL, POOL_LIMITS, STREAM
+
+MAX_BUFFERED_BYTES = 64 * 1024 * 1024
+DEADLINE_BODY_BYTES = 1024 * 1024  # up to this, a call's timeout is one deadline (see _prepare)
+MAX_HOST_CONNECTIONS = 16  # per thread's handle: the networks' API and upload hosts
+KEEPALIVE_SECONDS = 30  # like POOL_LIMITS.keepalive_expiry
+_FOREVER_MS = 0  # curl: 0 means no timeout of its own
+
+_CA_BUNDLE = certifi.where()
+# libcurl error numbers (curl/curl.h); pycurl exposes most as E_* but not all versions do.
+_E_UNSUPPORTED_PROTOCOL, _E_URL_MALFORMAT = 1, 3
+_E_COULDNT_RESOLVE_PROXY, _E_COULDNT_RESOLVE_HOST, _E_COULDNT_CONNECT = 5, 6, 7
+_E_WEIRD_SERVER_REPLY, _E_PARTIAL_FILE, _E_WRITE_ERROR = 8, 18, 23
+_E_OPERATION_TIMEDOUT, _E_SSL_CONNECT_ERROR, _E_GOT_NOTHING = 28, 35, 52
+_E_SEND_ERROR, _E_RECV_ERROR, _E_PEER_FAILED_VERIFICATION = 55, 56, 60
+_E_SEND_FAIL_REWIND = 65
+_NOT_SENT = {_E_COULDNT_RESOLVE_PROXY: "could not resolve the proxy",
+             _E_COULDNT_RESOLVE_HOST: "could not resolve the host",
+             _E_COULDNT_CONNECT: "could not connect",
+             _E_SSL_CONNECT_ERROR: "TLS handshake failed",
+             _E_PEER_FAILED_VERIFICATION: "the server's TLS certificate did not verify"}
+# Hop-by-hop headers httpx may set that curl writes itself from the body it is given.
+_DROP_REQUEST_HEADERS = {b"transfer-encoding", b"content-length", b"connection"}
+
+
+class _Answer:
+    """What the callbacks collect for one transfer."""
+
+    __slots__ = ("body", "size", "headers", "status_line", "too_large")
+
+    def __init__(self) -> None:
+        self.body = io.BytesIO()
+        self.size = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.status_line = b""
+        self.too_large = False
+
+    def write(self, chunk: bytes) -> int | None:
+        self.size += len(chunk)
+        if self.size > MAX_BUFFERED_BYTES:
+            self.too_large = True
+            return 0  # any count but len(chunk) aborts the transfer (CURLE_WRITE_ERROR)
+        self.body.write(chunk)
+        return None
+
+    def header(self, line: bytes) -> None:
+        if line.startswith(b"HTTP/"):  # a new response block (after a 1xx): start over
+            self.status_line = line.rstrip(b"\r\n")
+            self.headers = []
+            return
+        name, sep, value = line.partition(b":")
+        if sep:
+            self.headers.append((name.strip(), value.strip()))
+
+
+class _OneShotBody:
+    """A request body libcurl can read once and never rewind (see the module docstring)."""
+
+    __slots__ = ("data", "offset")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.offset = 0
+
+    def read(self, size: int) -> bytes:
+        chunk = self.data[self.offset:self.offset + size]
+        self.offset += len(chunk)
+        return chunk
+
+
+class CurlTransport(httpx.BaseTransport):
+    def __init__(self, *, stream_transport: httpx.BaseTransport | None = None,
+                 verify: bool = True) -> None:
+        self._local = threading.local()
+        self._handles: list[pycurl.Curl] = []
+        self._handles_lock = threading.Lock()
+        self._stream_transport = stream_transport
+        self._verify = verify
+        self._closed = False
+
+    # --- httpx ---------------------------------------------------------------------------------
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.extensions.get(STREAM):
+            return self._streaming().handle_request(request)
+        if self._closed:
+            raise RuntimeError("the transport is closed")
+        handle = self._handle()
+        answer = _Answer()
+        body = request.read()
+        upload: _OneShotBody | None = None
+        self._prepare(handle, request, answer, len(body))
+        critical = bool(request.extensions.get(OUTCOME_CRITICAL))
+        if body or request.method not in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            if critical and body:
+                upload = _OneShotBody(body)
+                handle.setopt(pycurl.UPLOAD, 1)
+                handle.setopt(pycurl.READFUNCTION, upload.read)
+                handle.setopt(pycurl.INFILESIZE_LARGE, len(body))
+            else:
+                handle.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
+                handle.setopt(pycurl.POSTFIELDS, body)  # pycurl keeps a reference
+        if critical and not body:
+            handle.setopt(pycurl.FRESH_CONNECT, 1)
+        handle.setopt(pycurl.CUSTOMREQUEST, request.method)
+        if request.method == "HEAD":
+            handle.setopt(pycurl.NOBODY, 1)
+        try:
+            handle.perform()
+        except pycurl.error as exc:
+            raise _translate(exc, handle, request, answer, len(body)) from None
+        # "HTTP/1.1 200 OK": the version and the reason phrase, as httpcore reports them.
+        version, _, rest = answer.status_line.partition(b" ")
+        return httpx.Response(
+            int(handle.getinfo(pycurl.RESPONSE_CODE)), headers=answer.headers,
+            stream=httpx.ByteStream(answer.body.getvalue()), request=request,
+            extensions={"http_version": version or b"HTTP/1.1", "reason_phrase": rest.partition(b" ")[2]},
+        )
+
+    def close(self) -> None:
+        self._closed = True
+        with self._handles_lock:
+            handles, self._handles = self._handles, []
+        for handle in handles:
+            handle.close()
+        if self._stream_transport is not None:
+            self._stream_transport.close()
+
+    # --- internals -----------------------------------------------------------------------------
+    def _handle(self) -> pycurl.Curl:
+        handle = getattr(self._local, "handle", None)
+        if handle is None:
+            handle = pycurl.Curl()
+            self._local.handle = handle
+            with self._handles_lock:
+                self._handles.append(handle)
+        else:
+            handle.reset()  # options back to defaults; the connection cache stays
+        return handle
+
+    def _streaming(self) -> httpx.BaseTransport:
+        if self._stream_transport is None:
+            self._stream_transport = httpx.HTTPTransport(limits=POOL_LIMITS, verify=self._verify)
+        return self._stream_transport
+
+    def _prepare(self, handle: pycurl.Curl, request: httpx.Request, answer: _Answer, body_size: int) -> None:
+        handle.setopt(pycurl.URL, str(request.url))
+        handle.setopt(pycurl.NOSIGNAL, 1)  # threads: no SIGALRM for DNS timeouts
+        handle.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        handle.setopt(pycurl.MAXCONNECTS, MAX_HOST_CONNECTIONS)
+        handle.setopt(pycurl.MAXAGE_CONN, KEEPALIVE_SECONDS)
+        handle.setopt(pycurl.CAINFO, _CA_BUNDLE)
+        if not self._verify:
+            handle.setopt(pycurl.SSL_VERIFYPEER, 0)
+            handle.setopt(pycurl.SSL_VERIFYHOST, 0)
+        timeout = request.extensions.get("timeout") or {}
+        connect = timeout.get("connect")
+        handle.setopt(pycurl.CONNECTTIMEOUT_MS, _FOREVER_MS if connect is None else max(1, int(connect * 1000)))
+        read, write = timeout.get("read"), timeout.get("write")
+        if body_size <= DEADLINE_BODY_BYTES:
+            # A small call waits for its answer for at most ``read``, like httpx's read timeout
+            # on a kept-alive connection (a new connection's connect counts too: a little
+            # stricter). curl's low-speed check would overshoot by its ~5 s speed window.
+            if read is not None:
+                handle.setopt(pycurl.TIMEOUT_MS, max(1, int(read * 1000)))
+        elif read is not None or write is not None:
+            # A large upload: only "no byte moved for that long" (curl's low-speed limit).
+            handle.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+            handle.setopt(pycurl.LOW_SPEED_TIME, max(1, math.ceil(max(t for t in (read, write) if t is not None))))
+        headers = [b"%s: %s" % (name, value) for name, value in request.headers.raw
+                   if name.lower() not in _DROP_REQUEST_HEADERS]
+        present = {name.lower() for name, _ in request.headers.raw}
+        headers.append(b"Expect:")  # no 100-continue round trip before a body
+        if b"content-type" not in present:
+            headers.append(b"Content-Type:")  # curl would call a raw body a form
+        if b"accept" not in present:
+            headers.append(b"Accept:")
+        handle.setopt(pycurl.HTTPHEADER, headers)
+        handle.setopt(pycurl.WRITEFUNCTION, answer.write)
+        handle.setopt(pycurl.HEADERFUNCTION, answer.header)
+
+
+def _translate(exc: pycurl.error, handle: pycurl.Curl, request: httpx.Request, answer: _Answer,
+               body_size: int) -> httpx.TransportError:
+    code = exc.args[0] if exc.args else -1
+    detail = exc.args[1] if len(exc.args) > 1 else str(exc)
+    if code in _NOT_SENT:
+        return httpx.ConnectError(f"{_NOT_SENT[code]}: {detail}", request=request)
+    if code in (_E_UNSUPPORTED_PROTOCOL, _E_URL_MALFORMAT):
+        return httpx.UnsupportedProtocol(detail, request=request)
+    if code == _E_OPERATION_TIMEDOUT:
+        if not handle.getinfo(pycurl.PRETRANSFER_TIME):
+            return httpx.ConnectTimeout(detail, request=request)
+        if handle.getinfo(pycurl.SIZE_UPLOAD_T) < body_size:
+            return httpx.WriteTimeout(detail, request=request)
+        return httpx.ReadTimeout(detail, request=request)
+    if code == _E_WRITE_ERROR and answer.too_large:
+        return httpx.ReadError(f"the answer is larger than {MAX_BUFFERED_BYTES} bytes", request=request)
+    if code in (_E_GOT_NOTHING, _E_SEND_FAIL_REWIND):
+        return httpx.RemoteProtocolError(
+            f"the server closed the connection without answering ({detail})", request=request)
+    if code in (_E_WEIRD_SERVER_REPLY, _E_PARTIAL_FILE):
+        return httpx.RemoteProtocolError(detail, request=request)
+    if code == _E_SEND_ERROR:
+        return httpx.WriteError(detail, request=request)
+    # A receive error or anything unexpected: the request may have gone out.
+    return httpx.ReadError(f"curl error {code}: {detail}", request=request)
