@@ -11,6 +11,7 @@ import base64
 import hashlib
 import html
 import logging
+import random
 import re
 import secrets
 import time
@@ -203,6 +204,13 @@ def _transient_pause(exc: RetryablePlatformError, delay: float,
     if exc.retry_after is None or now is None:
         return delay
     return max(delay, (exc.retry_after - now()).total_seconds())
+
+
+# --- transient answers to the steps of a publish (``Connector.step``) -------------------------
+
+STEP_RETRIES = 2
+STEP_RETRY_BASE_SECONDS = 0.1  # then 0.2 s; each with jitter
+STEP_MAX_WAIT_SECONDS = 2.0  # a network's reset nearer than this is waited out in place
 
 
 # --- matching posts whose outcome is unknown ------------------------------------------------
@@ -401,6 +409,41 @@ class Connector(ABC):
              hint: Callable[[T], float | None] | None = None) -> T:
         return poll_until(step, platform=self.platform, what=what, policy=self.config.poll,
                           sleep=self.sleep, hint=hint, now=self.now)
+
+    def step(self, attempt: Callable[[], T], *, what: str, outcome_critical: bool = False) -> T:
+        """Run ``attempt``, one call and the reading of its answer. A call that is not the one
+        creating the post (an upload, a container, a status or metrics read, a token refresh)
+        and got a transient answer is made again here, up to ``STEP_RETRIES`` times, after a
+        short backoff or the network's own reset when that is near (``STEP_MAX_WAIT_SECONDS``).
+        Failing the whole attempt for it instead would redo every step before it, and a
+        publish of seven calls would fail one try in fifteen at a 1 % error rate. Repeating
+        such a call is safe when the network answered: at worst it leaves an unused upload
+        session behind. Not repeated here: the publishing call itself (the queue decides, with
+        its attempts and reconciliation), a call whose answer was lost (no status: it may have
+        been acted on, and the wait already cost its timeout), and a reset further off (the
+        queue waits for it without holding a thread)."""
+        for tries in range(STEP_RETRIES + 1):
+            try:
+                return attempt()
+            except UnknownOutcome:
+                raise
+            except RetryablePlatformError as exc:
+                pause = None if outcome_critical or tries == STEP_RETRIES else self._step_pause(exc, tries)
+                if pause is None:
+                    raise
+                log.info("%s: %s answered %s (%s); trying again in %.2f s", self.platform, what,
+                         exc.status, exc.network_message, pause)
+                self.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _step_pause(self, exc: RetryablePlatformError, tries: int) -> float | None:
+        if exc.status is None:
+            return None
+        backoff = STEP_RETRY_BASE_SECONDS * 2 ** tries * random.uniform(0.5, 1.0)
+        if exc.retry_after is not None:
+            reset = (exc.retry_after - self.now()).total_seconds()
+            return None if reset > STEP_MAX_WAIT_SECONDS else max(backoff, reset)
+        return backoff if exc.status >= 500 else None
 
     def once_live(self, read: Callable[[], T], *, fallback: Callable[[PlatformError], T],
                   what: str) -> T:

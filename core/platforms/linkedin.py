@@ -174,12 +174,15 @@ class LinkedInConnector(Connector):
     def rest(self, method: str, path: str, *, token: str, outcome_critical: bool = False,
              headers: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """One versioned ``/rest`` call; an error answer raises the classified error."""
-        response = self.http.send(method, self.api("rest/" + path), token=token,
-                                  outcome_critical=outcome_critical,
-                                  headers={**REST_HEADERS, **(headers or {})}, **kwargs)
-        if response.status_code >= 400:
-            raise linkedin_error(self.platform, response, self.now())
-        return response
+        def attempt() -> httpx.Response:
+            response = self.http.send(method, self.api("rest/" + path), token=token,
+                                      outcome_critical=outcome_critical,
+                                      headers={**REST_HEADERS, **(headers or {})}, **kwargs)
+            if response.status_code >= 400:
+                raise linkedin_error(self.platform, response, self.now())
+            return response
+
+        return self.step(attempt, what=f"{method} rest/{path}", outcome_critical=outcome_critical)
 
     def rest_json(self, method: str, path: str, *, token: str, **kwargs: Any) -> dict[str, Any]:
         response = self.rest(method, path, token=token, **kwargs)

@@ -130,14 +130,17 @@ class MetaConnector(Connector):
              account: AccountCredentials | None = None, outcome_critical: bool = False,
              **kwargs: Any) -> dict[str, Any]:
         """One Graph call; an error answer raises the classified ``PlatformError``."""
-        response = self.http.send(method, self.url(path, account), token=token,
-                                  outcome_critical=outcome_critical, **kwargs)
-        if response.status_code >= 400:
-            raise meta_error(self.platform, response, self.now())
-        body = json_object(self.platform, response)
-        if isinstance(body.get("error"), Mapping):
-            raise meta_error(self.platform, response, self.now())
-        return body
+        def attempt() -> dict[str, Any]:
+            response = self.http.send(method, self.url(path, account), token=token,
+                                      outcome_critical=outcome_critical, **kwargs)
+            if response.status_code >= 400:
+                raise meta_error(self.platform, response, self.now())
+            body = json_object(self.platform, response)
+            if isinstance(body.get("error"), Mapping):
+                raise meta_error(self.platform, response, self.now())
+            return body
+
+        return self.step(attempt, what=f"{method} {path}", outcome_critical=outcome_critical)
 
     def ok(self, response_body: dict[str, Any], what_call: str) -> None:
         if response_body.get("success") is not True:

@@ -40,7 +40,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import IO, Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 from cryptography.hazmat.primitives import padding
@@ -198,14 +198,17 @@ class SnapchatConnector(Connector):
 
     def call(self, method: str, url: str, *, token: str, outcome_critical: bool = False,
              **kwargs: Any) -> dict[str, Any]:
-        response = self.http.send(method, url, token=token, outcome_critical=outcome_critical,
-                                  **kwargs)
-        if response.status_code >= 400:
-            raise snapchat_error(self.platform, response, self.now())
-        body = json_object(self.platform, response)
-        if str(body.get("request_status", "")).upper() == "ERROR":
-            raise snapchat_error(self.platform, response, self.now())
-        return body
+        def attempt() -> dict[str, Any]:
+            response = self.http.send(method, url, token=token, outcome_critical=outcome_critical,
+                                      **kwargs)
+            if response.status_code >= 400:
+                raise snapchat_error(self.platform, response, self.now())
+            body = json_object(self.platform, response)
+            if str(body.get("request_status", "")).upper() == "ERROR":
+                raise snapchat_error(self.platform, response, self.now())
+            return body
+
+        return self.step(attempt, what=f"{method} {urlsplit(url).path}", outcome_critical=outcome_critical)
 
     # -- publishing
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:

@@ -168,15 +168,18 @@ class TikTokConnector(Connector):
     def call(self, method: str, path: str, *, token: str, outcome_critical: bool = False,
              **kwargs: Any) -> dict[str, Any]:
         """One API call; an HTTP error or an ``error.code`` other than ``ok`` raises."""
-        response = self.http.send(method, self.api(path), token=token, headers=JSON,
-                                  outcome_critical=outcome_critical, **kwargs)
-        if response.status_code >= 400:
-            raise tiktok_error(self.platform, response, self.now())
-        body = json_object(self.platform, response)
-        error = body.get("error")
-        if isinstance(error, Mapping) and error.get("code") not in (None, "ok"):
-            raise tiktok_error(self.platform, response, self.now())
-        return body
+        def attempt() -> dict[str, Any]:
+            response = self.http.send(method, self.api(path), token=token, headers=JSON,
+                                      outcome_critical=outcome_critical, **kwargs)
+            if response.status_code >= 400:
+                raise tiktok_error(self.platform, response, self.now())
+            body = json_object(self.platform, response)
+            error = body.get("error")
+            if isinstance(error, Mapping) and error.get("code") not in (None, "ok"):
+                raise tiktok_error(self.platform, response, self.now())
+            return body
+
+        return self.step(attempt, what=f"{method} {path}", outcome_critical=outcome_critical)
 
     def _required(self, body: Mapping[str, Any], key: str, what_for: str) -> Any:
         value = _data(body).get(key)

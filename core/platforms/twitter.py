@@ -90,11 +90,14 @@ class TwitterConnector(Connector):
 
     def call(self, method: str, path: str, *, token: str, outcome_critical: bool = False,
              **kwargs: Any) -> dict[str, Any]:
-        response = self.http.send(method, self.api(path), token=token,
-                                  outcome_critical=outcome_critical, **kwargs)
-        if response.status_code >= 400:
-            raise x_error(self.platform, response, self.now())
-        return json_object(self.platform, response) if response.content else {}
+        def attempt() -> dict[str, Any]:
+            response = self.http.send(method, self.api(path), token=token,
+                                      outcome_critical=outcome_critical, **kwargs)
+            if response.status_code >= 400:
+                raise x_error(self.platform, response, self.now())
+            return json_object(self.platform, response) if response.content else {}
+
+        return self.step(attempt, what=f"{method} {path}", outcome_critical=outcome_critical)
 
     # -- publishing
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:

@@ -147,11 +147,14 @@ class YouTubeConnector(Connector):
 
     def call(self, method: str, url: str, *, token: str | None,
              outcome_critical: bool = False, **kwargs: Any) -> httpx.Response:
-        response = self.http.send(method, url, token=token, outcome_critical=outcome_critical,
-                                  **kwargs)
-        if response.status_code >= 400:
-            raise youtube_error(self.platform, response, self.now())
-        return response
+        def attempt() -> httpx.Response:
+            response = self.http.send(method, url, token=token, outcome_critical=outcome_critical,
+                                      **kwargs)
+            if response.status_code >= 400:
+                raise youtube_error(self.platform, response, self.now())
+            return response
+
+        return self.step(attempt, what=f"{method} {urlsplit(url).path}", outcome_critical=outcome_critical)
 
     def read(self, path: str, token: str, params: Mapping[str, str]) -> dict[str, Any]:
         return json_object(self.platform, self.call("GET", self.api(path), token=token,

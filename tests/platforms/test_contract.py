@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -19,6 +20,7 @@ from core.errors import (
     UnknownOutcome,
 )
 from core.platforms import AccountCredentials, Connector, PublishRequest, make_pkce_pair
+from core.platforms.base import STEP_RETRIES
 from core.platforms.sandbox import Sandbox
 from tests.platforms.conftest import NOW, ConnectorFactory
 from tests.platforms.contract import CASES, NetworkCase
@@ -85,7 +87,9 @@ def test_rate_limit_is_retryable_after_the_networks_own_reset_time(
 def test_server_errors_are_retryable_and_keep_the_networks_message(
     case: NetworkCase, connector: Connector, account: AccountCredentials, sandbox: Sandbox
 ) -> None:
-    sandbox.inject(case.platform, "server_error", status=503)
+    # Every call fails: the steps before the post is live are made again in place
+    # (``Connector.step``), then the error goes to the queue.
+    sandbox.inject(case.platform, "server_error", status=503, times=STEP_RETRIES + 1, on="any")
 
     with pytest.raises(RetryablePlatformError) as caught:
         connector.publish(case.request(), account)
@@ -93,6 +97,55 @@ def test_server_errors_are_retryable_and_keep_the_networks_message(
     assert caught.value.status == 503
     assert caught.value.network_message
     assert caught.value.response_body
+    assert sandbox.posts(case.platform) == []
+
+
+def test_the_publishing_call_is_never_made_again_in_place(
+    case: NetworkCase, connector: Connector, account: AccountCredentials, sandbox: Sandbox
+) -> None:
+    sandbox.inject(case.platform, "server_error", status=503, on="publish")
+    critical = _count_publishing_calls(connector)
+    if case.platform == "youtube":
+        # The publishing chunk belongs to one resumable upload session: YouTube's protocol
+        # probes the session and resends the chunk (test_youtube.py), and one session can
+        # only ever make one video.
+        result = connector.publish(case.request(), account)
+        assert [p.id for p in sandbox.posts(case.platform)] == [result.external_id]
+        return
+
+    with pytest.raises(RetryablePlatformError) as caught:
+        connector.publish(case.request(), account)
+
+    assert caught.value.status == 503
+    assert critical == [True]  # once: the queue decides when to try again, with its attempts
+    assert sandbox.posts(case.platform) == []
+
+
+def test_a_transient_answer_to_a_step_before_the_post_is_live_is_ridden_out(
+    case: NetworkCase, connector: Connector, account: AccountCredentials, sandbox: Sandbox
+) -> None:
+    request = case.request(case.video_type)  # several calls before the one that publishes
+    sandbox.inject(case.platform, "server_error", status=503, times=STEP_RETRIES, on="any")
+    critical = _count_publishing_calls(connector)
+
+    result = connector.publish(request, account)
+
+    assert [p.id for p in sandbox.posts(case.platform)] == [result.external_id]
+    assert critical == [True]
+
+
+def _count_publishing_calls(connector: Connector) -> list[bool]:
+    """The publishing calls (``outcome_critical``) the connector sends, as a growing list."""
+    calls: list[bool] = []
+    send = connector.http.send
+
+    def counting(*args: Any, **kwargs: Any) -> httpx.Response:
+        if kwargs.get("outcome_critical"):
+            calls.append(True)
+        return send(*args, **kwargs)
+
+    connector.http.send = counting  # type: ignore[method-assign]
+    return calls
 
 
 def test_a_timeout_on_the_publishing_call_is_an_unknown_outcome_that_reconciles_to_nothing(
