@@ -21,7 +21,7 @@ import pytest
 from core.clock import FixedClock
 from core.platforms.sandbox import Sandbox, SandboxConfig
 from core.platforms.sandbox import server as server_module
-from core.platforms.sandbox.server import SandboxServer
+from core.platforms.sandbox.server import SandboxServer, _parsed_request, to_request
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 DATE = re.compile(rb"date: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\n")
@@ -293,3 +293,48 @@ def test_an_injected_timeout_hangs_then_answers_504(running: RunningServer) -> N
     assert undated(answer) == wire(
         b"HTTP/1.1 504 Gateway Timeout\ndate: *\ncontent-type: application/json\n"
         b"content-length: 37\n\n") + b'{"error":"sandbox: injected timeout"}'
+
+
+# --- the request a handler sees -----------------------------------------------------------------
+
+HOSTS = [b"127.0.0.1:8900", b"sandbox.herald.local", b"Sandbox.Herald.Local:80", b"[::1]:8900",
+         b"localhost:443", b"user@host:1", b"a/b", b"", b"bad host", b"h\xc3\xa9"]
+PATHS = [b"/twitter/2/tweets", b"/instagram/v21.0/178/media", b"/a/./b", b"/a/../b", b"/.well-known",
+         b"/%7Euser/x%zz", b"/caf\xc3\xa9", b"/a b", b"/a{b}", b"//double", b"/a;b=c,d"]
+QUERIES = [b"", b"fields=id,username", b"a=1&b=%20x", b"q=a b", b"x=?y", b"x=\xc3\xa9", b"x=<y>"]
+
+
+def as_seen(build: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+    try:
+        request = build(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the failure itself is what is compared
+        return ("raised", type(exc))
+    url = request.url
+    return (request.method, str(url), url.scheme, url.host, url.port, url.raw_path, url.query,
+            url.fragment, request.headers.raw, request.read(), request.headers.encoding)
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_request_built_from_parts_is_the_one_parsed_from_its_url(host: bytes) -> None:
+    for path in PATHS:
+        for query in QUERIES:
+            headers = [(b"host", host), (b"authorization", b"Bearer t"),
+                       (b"content-type", b"application/json")]
+            args = ("POST", path, query, headers, b'{"a":1}')
+
+            assert as_seen(to_request, *args) == as_seen(_parsed_request, *args), (host, path, query)
+
+
+def test_a_request_without_host_header_uses_the_local_address() -> None:
+    args = ("GET", b"/x", b"", [(b"accept", b"*/*")], b"")
+
+    assert as_seen(to_request, *args, server=("127.0.0.1", 9000)) \
+        == as_seen(_parsed_request, *args, server=("127.0.0.1", 9000))
+    assert str(to_request(*args, server=("127.0.0.1", 9000)).url) == "http://127.0.0.1:9000/x"
+
+
+def test_a_header_that_is_not_ascii_fails_as_it_did() -> None:
+    args = ("GET", b"/x", b"", [(b"host", b"h"), (b"x-name", b"caf\xc3\xa9")], b"")
+
+    assert as_seen(to_request, *args) == as_seen(_parsed_request, *args) \
+        == ("raised", UnicodeEncodeError)

@@ -39,6 +39,17 @@ import httpx
 
 from core.platforms.sandbox.simulator import Sandbox
 
+try:  # httpx's own URL parts, to build the URL of a plain request without re-parsing it
+    from httpx._urlparse import (
+        MAX_URL_LENGTH,
+        PATH_SAFE,
+        QUERY_SAFE,
+        UNRESERVED_CHARACTERS,
+        ParseResult,
+    )
+except ImportError:  # pragma: no cover - a future httpx: every URL goes through httpx.URL(str)
+    ParseResult = None  # type: ignore[assignment,misc]
+
 log = logging.getLogger(__name__)
 
 DEFAULT_HANG_SECONDS = 35.0
@@ -72,7 +83,21 @@ def to_request(method: str, raw_path: bytes, query: bytes, headers: list[tuple[b
                body: bytes, *, server: tuple[str, int] | None = None) -> httpx.Request:
     """The ``httpx.Request`` a handler sees: ``http://<Host header><path>?<query>`` (the local
     address when there is no Host header), the headers as received (names in lower case), the
-    body."""
+    body. Plain URLs, which are nearly all of them, are assembled from their parts; the rest are
+    parsed as a string, which is what every URL used to go through (``_parsed_request``)."""
+    host = next((v for k, v in headers if k == b"host"), None)
+    if ParseResult is not None and host is not None and b"".join(v for _, v in headers).isascii():
+        url = _plain_url(host.decode("ascii"), raw_path.decode("latin-1"),
+                         query.decode("latin-1"))
+        if url is not None:
+            return httpx.Request(method, url, headers=headers, content=body)
+    return _parsed_request(method, raw_path, query, headers, body, server=server)
+
+
+def _parsed_request(method: str, raw_path: bytes, query: bytes,
+                    headers: list[tuple[bytes, bytes]], body: bytes, *,
+                    server: tuple[str, int] | None = None) -> httpx.Request:
+    """``to_request`` the long way, for any request (the reference its fast path must match)."""
     text_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
     host = next((v for k, v in text_headers if k.lower() == "host"), None)
     if host is None:
@@ -82,6 +107,42 @@ def to_request(method: str, raw_path: bytes, query: bytes, headers: list[tuple[b
     text_query = query.decode("latin-1")
     url = f"http://{host}{path}" + (f"?{text_query}" if text_query else "")
     return httpx.Request(method, url, headers=text_headers, content=body)
+
+
+if ParseResult is not None:
+    # A path or query made only of these characters is one that httpx's parser leaves as it is
+    # (nothing to percent-encode); a path with no "/." has no dot segments to remove.
+    _PLAIN_PATH = re.compile(f"/[{re.escape(UNRESERVED_CHARACTERS + PATH_SAFE)}]*")
+    _PLAIN_QUERY = re.compile(f"[{re.escape(UNRESERVED_CHARACTERS + QUERY_SAFE)}]*")
+_ORIGINS: dict[str, tuple[str, str, str, int | None] | None] = {}
+
+
+def _plain_url(host: str, path: str, query: str) -> httpx.URL | None:
+    """``httpx.URL(f"http://{host}{path}?{query}")`` built from its parts when parsing would
+    change none of them; ``None`` when it might (then the caller parses)."""
+    origin = _ORIGINS[host] if host in _ORIGINS else _origin(host)
+    if (origin is None or not _PLAIN_PATH.fullmatch(path) or "/." in path
+            or not _PLAIN_QUERY.fullmatch(query)
+            or len(host) + len(path) + len(query) + 8 > MAX_URL_LENGTH):
+        return None
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = ParseResult(*origin, path, query or None, None)
+    return url
+
+
+def _origin(host: str) -> tuple[str, str, str, int | None] | None:
+    """Scheme, userinfo, host and port of ``http://<host>`` as httpx parses them (cached: a
+    server sees a handful of Host headers), or ``None`` if ``host`` is not a plain authority."""
+    try:
+        parts = httpx.URL(f"http://{host}/")._uri_reference
+        origin = (parts.scheme, parts.userinfo, parts.host, parts.port) \
+            if (parts.path, parts.query, parts.fragment) == ("/", None, None) else None
+    except httpx.InvalidURL:
+        origin = None
+    if len(_ORIGINS) >= 64:
+        _ORIGINS.clear()
+    _ORIGINS[host] = origin
+    return origin
 
 
 # --- responses out --------------------------------------------------------------------------------
