@@ -114,12 +114,15 @@ class _OneShotBody:
 
 class CurlTransport(httpx.BaseTransport):
     def __init__(self, *, stream_transport: httpx.BaseTransport | None = None,
-                 verify: bool = True) -> None:
+                 verify: bool = True, trust_env: bool = True) -> None:
+        """``trust_env``: use the proxies the environment names (``https_proxy``, ``no_proxy``
+        ...), as httpx's default client does; off for a known local server (the sandbox)."""
         self._local = threading.local()
         self._handles: list[pycurl.Curl] = []
         self._handles_lock = threading.Lock()
         self._stream_transport = stream_transport
         self._verify = verify
+        self._trust_env = trust_env
         self._closed = False
 
     # --- httpx ---------------------------------------------------------------------------------
@@ -183,7 +186,8 @@ class CurlTransport(httpx.BaseTransport):
 
     def _streaming(self) -> httpx.BaseTransport:
         if self._stream_transport is None:
-            self._stream_transport = httpx.HTTPTransport(limits=POOL_LIMITS, verify=self._verify)
+            self._stream_transport = httpx.HTTPTransport(limits=POOL_LIMITS, verify=self._verify,
+                                                         trust_env=self._trust_env)
         return self._stream_transport
 
     def _prepare(self, handle: pycurl.Curl, request: httpx.Request, answer: _Answer, body_size: int) -> None:
@@ -193,6 +197,8 @@ class CurlTransport(httpx.BaseTransport):
         handle.setopt(pycurl.MAXCONNECTS, MAX_HOST_CONNECTIONS)
         handle.setopt(pycurl.MAXAGE_CONN, KEEPALIVE_SECONDS)
         handle.setopt(pycurl.CAINFO, _CA_BUNDLE)
+        if not self._trust_env:
+            handle.setopt(pycurl.PROXY, "")  # libcurl: "" ignores any proxy variable
         if not self._verify:
             handle.setopt(pycurl.SSL_VERIFYPEER, 0)
             handle.setopt(pycurl.SSL_VERIFYHOST, 0)

@@ -90,14 +90,15 @@ class ApiHttpClient(httpx.Client):
         raise TypeError("Herald's API clients keep no cookies")
 
 
-def default_transport() -> httpx.BaseTransport:
+def default_transport(*, trust_env: bool = True) -> httpx.BaseTransport:
     """libcurl under httpx (``curl_transport``: about half the CPU per call) when pycurl is
-    installed, as requirements.txt has it; else httpx's own transport."""
+    installed, as requirements.txt has it; else httpx's own transport. ``trust_env``: follow
+    the environment's proxy variables (off for the sandbox server on this machine)."""
     try:
         from core.platforms.curl_transport import CurlTransport
     except ImportError:  # pragma: no cover - pycurl is a requirement; this is the fallback
-        return httpx.HTTPTransport(limits=POOL_LIMITS)
-    return CurlTransport()
+        return httpx.HTTPTransport(limits=POOL_LIMITS, trust_env=trust_env)
+    return CurlTransport(trust_env=trust_env)
 
 
 def make_client(

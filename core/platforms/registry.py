@@ -147,7 +147,7 @@ class SandboxHostRewrite(httpx.BaseTransport):
     def __init__(self, sandbox_url: str, inner: httpx.BaseTransport | None = None) -> None:
         target = httpx.URL(sandbox_url)
         self.scheme, self.host, self.port = target.scheme, target.host, target.port
-        self.inner = inner or default_transport()
+        self.inner = inner or default_transport(trust_env=False)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == SANDBOX_HOST:

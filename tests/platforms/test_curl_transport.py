@@ -295,3 +295,20 @@ def test_a_large_upload_times_out_when_nothing_moves(server: RawServer) -> None:
             c.put(f"{server.url}/upload", content=body)
         assert time.monotonic() - started < 15.0
     assert len(server.seen[0].body) == len(body)
+
+
+def test_proxies_from_the_environment_are_followed_unless_told_not_to(
+        server: RawServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy = RawServer()
+    try:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        with make_client(transport=CurlTransport()) as c:  # like httpx's default client
+            c.get(f"{server.url}/via-proxy")
+        with make_client(transport=CurlTransport(trust_env=False)) as c:  # the sandbox server
+            c.get(f"{server.url}/direct")
+    finally:
+        proxy.close()
+    assert [s.target for s in proxy.seen] == [f"{server.url}/via-proxy"]  # absolute form
+    assert [s.target for s in server.seen] == ["/direct"]
