@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from core.platforms.sandbox.messages import json_response
+
 if TYPE_CHECKING:
     from core.platforms.sandbox.simulator import Sandbox
 
@@ -39,10 +41,6 @@ class Reply(Exception):  # noqa: N818 - a control-flow signal carrying a respons
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(response.status_code)
         self.response = response
-
-
-def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, json=body, headers=dict(headers or {}))
 
 
 # --- records ---------------------------------------------------------------------------------

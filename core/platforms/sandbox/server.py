@@ -37,6 +37,7 @@ from typing import cast
 import httptools
 import httpx
 
+from core.platforms.sandbox import messages
 from core.platforms.sandbox.simulator import Sandbox
 
 try:  # httpx's own URL parts, to build the URL of a plain request without re-parsing it
@@ -90,7 +91,7 @@ def to_request(method: str, raw_path: bytes, query: bytes, headers: list[tuple[b
         url = _plain_url(host.decode("ascii"), raw_path.decode("latin-1"),
                          query.decode("latin-1"))
         if url is not None:
-            return httpx.Request(method, url, headers=headers, content=body)
+            return messages.request(method, url, headers, body)
     return _parsed_request(method, raw_path, query, headers, body, server=server)
 
 
