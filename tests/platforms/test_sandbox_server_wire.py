@@ -267,6 +267,51 @@ def test_a_failing_simulator_gets_500_and_the_connection_ends(
         b"content-length: 21\nconnection: close\n\n") + b"Internal Server Error"
 
 
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"x-note": b"caf\xe9"}, b"x-note: caf\xe9\r\n"),  # Latin-1 goes out as it came
+    ({"X-Note": "Mixed"}, b"x-note: Mixed\r\n"),
+    ({"x-note": "tab\tand: colon"}, b"x-note: tab\tand: colon\r\n"),
+])
+def test_header_names_go_out_in_lower_case_and_values_as_given(
+        running: RunningServer, monkeypatch: pytest.MonkeyPatch,
+        headers: dict[str, Any], expected: bytes) -> None:
+    monkeypatch.setattr(running.sandbox, "handle",
+                        lambda request: httpx.Response(200, headers=headers, content=b"ok"))
+
+    answer = running.exchange(wire(b"GET /x HTTP/1.1\nHost: s\n\n"))
+
+    assert undated(answer) == b"HTTP/1.1 200 OK\r\ndate: *\r\n" + expected \
+        + b"content-length: 2\r\n\r\nok"
+
+
+def test_a_header_latin_1_cannot_carry_gets_500(
+        running: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(running.sandbox, "handle", lambda request: httpx.Response(
+        200, headers={"x-note": "€".encode()}, content=b"ok"))
+
+    answer = running.exchange(wire(b"GET /x HTTP/1.1\nHost: s\n\n"))
+
+    assert answer.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+
+
+@pytest.mark.parametrize("response", [
+    httpx.Response(200, headers={"x-note": "split\r\nx-evil: 1"}),
+    httpx.Response(200, headers={"x-note": "split\nx-evil: 1"}),
+    httpx.Response(200, headers={"x-note": "a\rb"}),
+    httpx.Response(200, headers={"x-note": "a\x00b"}),
+    httpx.Response(200, headers={"bad name": "x"}),
+    httpx.Response(200, headers={"x:y": "1"}),
+    httpx.Response(99),
+])
+def test_an_answer_that_cannot_be_sent_ends_the_connection_unanswered(
+        running: RunningServer, monkeypatch: pytest.MonkeyPatch, response: httpx.Response) -> None:
+    monkeypatch.setattr(running.sandbox, "handle", lambda request: response)
+
+    with running.connect() as conn:
+        conn.sendall(wire(b"GET /x HTTP/1.1\nHost: s\n\n"))
+        assert conn.is_closed()
+
+
 def test_the_service_time_delays_each_answer_in_turn() -> None:
     running = RunningServer(twin_sandbox(), service_time_ms=150)
     try:

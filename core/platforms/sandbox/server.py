@@ -58,11 +58,12 @@ KEEP_ALIVE_SECONDS = 5.0  # idle connections are closed after this (uvicorn's de
 SHUTDOWN_GRACE_SECONDS = 5.0  # on SIGTERM, answers already due this soon still go out
 BACKLOG = 2048
 
-_HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "keep-alive"}
-# What uvicorn refuses to send (it drops the connection instead); kept so a handler that puts a
-# line break into a header cannot split a response.
-_BAD_NAME = re.compile(b'[\x00-\x1f\x7f()<>@,;:\\[\\]={} \t\\\\"]')
-_BAD_VALUE = re.compile(b"[\x00-\x08\x0a-\x1f\x7f]")
+_HOP_HEADERS = {b"content-length", b"transfer-encoding", b"connection", b"keep-alive"}
+# Header lines uvicorn would send: no name has a byte of its refused set (control characters,
+# separators, space), no value a control character but tab. It hung up rather than send others;
+# so does this, so a handler that puts a line break into a header cannot split a response.
+_HEADER_LINES = re.compile(
+    b'(?:[^\x00-\x1f\x7f()<>@,;:\\[\\]={} \t\\\\"]*: [^\x00-\x08\x0a-\x1f\x7f]*\r\n)*')
 
 
 def _status_line(status: int) -> bytes:
@@ -87,7 +88,7 @@ def to_request(method: str, raw_path: bytes, query: bytes, headers: list[tuple[b
     body. Plain URLs, which are nearly all of them, are assembled from their parts; the rest are
     parsed as a string, which is what every URL used to go through (``_parsed_request``)."""
     host = next((v for k, v in headers if k == b"host"), None)
-    if ParseResult is not None and host is not None and b"".join(v for _, v in headers).isascii():
+    if ParseResult is not None and host is not None and b"".join([v for _, v in headers]).isascii():
         url = _plain_url(host.decode("ascii"), raw_path.decode("latin-1"),
                          query.decode("latin-1"))
         if url is not None:
@@ -174,19 +175,23 @@ def encode_response(response: httpx.Response, *, keep_alive: bool = True,
     status = STATUS_LINE.get(response.status_code)
     if status is None:
         raise BadResponse(f"status {response.status_code}")
-    lines: list[bytes] = []
-    for key, value in response.headers.multi_items():
-        if key.lower() in _HOP_HEADERS:
-            continue
-        name, data = key.encode("latin-1"), value.encode("latin-1")
-        if _BAD_NAME.search(name) or _BAD_VALUE.search(data):
-            raise BadResponse(f"header {key!r}")
-        lines += (name, b": ", data, b"\r\n")
-    lines.append(b"content-length: %d\r\n" % len(body))
-    if not keep_alive:
-        lines.append(b"connection: close\r\n")
-    lines.append(b"\r\n")
-    return Encoded(status, b"".join(lines), b"" if head else body)
+    headers = response.headers
+    if headers.encoding == "ascii":  # as good as always: the bytes are what the text encodes to
+        pairs = headers.raw
+    else:
+        pairs = [(key.encode("latin-1"), value.encode("latin-1"))
+                 for key, value in headers.multi_items()]
+    lines = []
+    for key, value in pairs:
+        key = key.lower()
+        if key not in _HOP_HEADERS:
+            lines.append(b"%s: %s\r\n" % (key, value))
+    block = b"".join(lines)
+    if not _HEADER_LINES.fullmatch(block) or block.count(b"\n") != len(lines):  # no \n inside
+        raise BadResponse(f"headers {block!r}")
+    ending = b"\r\n" if keep_alive else b"connection: close\r\n\r\n"
+    return Encoded(status, b"%scontent-length: %d\r\n%s" % (block, len(body), ending),
+                   b"" if head else body)
 
 
 def _plain_text(status: int, message: bytes) -> Encoded:
@@ -261,6 +266,7 @@ class _Connection(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
+        self._expect = False
         self._current: _Parsed | None = None
 
     # -- asyncio.Protocol
@@ -292,20 +298,23 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks
     def on_message_begin(self) -> None:
-        self._url, self._headers, self._body = b"", [], []
+        self._url, self._headers, self._body, self._expect = b"", [], [], False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.lower(), value))
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self._expect = True
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parsed = httptools.parse_url(self._url)
         raw_path = parsed.path
         raw_path.decode("ascii")  # uvicorn answered 400 to a path that is not ASCII; so do we
         parser = self.parser
-        expect = any(k == b"expect" and v.lower() == b"100-continue" for k, v in self._headers)
+        expect = self._expect
         self._current = _Parsed(
             parser.get_method().decode("ascii"), raw_path, parsed.query or b"", self._headers,
             parser.get_http_version() != "1.0" and parser.should_keep_alive(), expect)
@@ -347,16 +356,15 @@ class _Connection(asyncio.Protocol):
             request = to_request(parsed.method, parsed.raw_path, parsed.query, parsed.headers,
                                  parsed.body, server=self.address)
             response, delay = server.answer(request)
+            data = encode_response(response, keep_alive=keep_alive, head=parsed.method == "HEAD")
+        except BadResponse:  # uvicorn found these with the answer half sent: it hung up
+            log.exception("Cannot send the sandbox's answer to %s %s", parsed.method,
+                          parsed.raw_path.decode("latin-1"))
+            return None, False, 0.0
         except Exception:
             log.exception("The sandbox failed on %s %s", parsed.method,
                           parsed.raw_path.decode("latin-1"))
             return _plain_text(500, b"Internal Server Error"), False, 0.0
-        try:
-            data = encode_response(response, keep_alive=keep_alive, head=parsed.method == "HEAD")
-        except Exception:
-            log.exception("Cannot send the sandbox's answer to %s %s", parsed.method,
-                          parsed.raw_path.decode("latin-1"))
-            return None, False, 0.0
         return data, keep_alive, delay
 
     def _send_pending(self, data: Encoded | None, keep_alive: bool) -> None:
