@@ -53,7 +53,7 @@ def test_a_request_is_the_one_httpx_builds(method: str, headers: list[tuple[byte
         == state(httpx.Request(method, url, headers=headers, content=body))
 
 
-RESPONSES: list[tuple[int, Any, dict[str, str] | None]] = [
+RESPONSES: list[tuple[int, Any, dict[Any, Any] | None]] = [
     (200, {"data": {"id": "1500000000000000001", "text": "Grüße 🎉 \u2028 \"q\""}}, None),
     (201, {"n": [1, -2.5, 10**30, None, True, False], "nested": {"a": {"b": []}}}, {}),
     (429, {"error": "rate"}, {"x-rate-limit-remaining": "0", "X-Rate-Limit-Reset": "1"}),
@@ -63,6 +63,8 @@ RESPONSES: list[tuple[int, Any, dict[str, str] | None]] = [
     (200, {}, {"Location": "https://x/y"}),
     (204, None, None),
     (200, {"a": 1}, {"Content-Encoding": "identity"}),
+    (200, {"a": 1}, {"x-note": b"caf\xe9"}),  # Latin-1 bytes: the headers' encoding changes
+    (200, {"a": 1}, {b"X-Raw": "1", b"content-type": "text/json"}),  # bytes names
 ]
 
 

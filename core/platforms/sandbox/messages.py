@@ -42,7 +42,8 @@ def _built_request(method: str, url: httpx.URL, headers: list[tuple[bytes, bytes
     built = httpx.Request.__new__(httpx.Request)
     built.method = method.upper()
     built.url = url
-    built.headers = httpx.Headers(headers)
+    built.headers = httpx.Headers()
+    built.headers._list = [(name, name.lower(), value) for name, value in headers]
     built.extensions = {}
     built.stream = httpx.ByteStream(body)
     built._content = body
@@ -64,16 +65,23 @@ def json_response(status: int, body: Any,
                   headers: Mapping[str, str] | None = None) -> httpx.Response:
     """``httpx.Response(status, json=body, headers=dict(headers or {}))``."""
     given = dict(headers or {})
-    if FAST and body is not None and not any(k.lower() == "content-encoding" for k in given):
+    if FAST and body is not None and all(
+            isinstance(k, str) and k.lower() != "content-encoding" for k in given):
         return _built_json_response(status, body, given)
     return httpx.Response(status, json=body, headers=given)
 
 
 def _built_json_response(status: int, body: Any, headers: dict[str, str]) -> httpx.Response:
     content = _encode_json(body).encode("utf-8")
-    response = httpx.Response(status, headers=headers, stream=httpx.ByteStream(content))
-    response.headers.setdefault("Content-Length", str(len(content)))
-    response.headers.setdefault("Content-Type", "application/json")
+    # The constructor adds these unless given (its lookups leave the headers' encoding known).
+    items = list(headers.items())
+    names = {k.lower() for k in headers}
+    if "content-length" not in names:
+        items.append(("Content-Length", str(len(content))))
+    if "content-type" not in names:
+        items.append(("Content-Type", "application/json"))
+    response = httpx.Response(status, headers=items, stream=httpx.ByteStream(content))
+    _ = response.headers.encoding
     # What the constructor's read() leaves behind.
     response._content = content
     response.is_stream_consumed = True
