@@ -178,7 +178,9 @@ def parse_call(request: httpx.Request, platform: str, path: str, now: datetime) 
         files = parse_multipart(body, content_type)
     url = request.url
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
-    query = dict(parse_qsl(url.query.decode("utf-8", "replace"), keep_blank_values=True))
+    raw_query = url.query
+    query = dict(parse_qsl(raw_query.decode("utf-8", "replace"), keep_blank_values=True)) \
+        if raw_query else {}
     return Call(request=request, platform=platform, path=path, origin=origin, query=query,
                 form=form, json=data, files=files, body=body, now=now)
 
