@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl
 
@@ -178,11 +179,15 @@ def parse_call(request: httpx.Request, platform: str, path: str, now: datetime) 
         files = parse_multipart(body, content_type)
     url = request.url
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
-    raw_query = url.query
-    query = dict(parse_qsl(raw_query.decode("utf-8", "replace"), keep_blank_values=True)) \
-        if raw_query else {}
+    query = dict(query_pairs(url.query))
     return Call(request=request, platform=platform, path=path, origin=origin, query=query,
                 form=form, json=data, files=files, body=body, now=now)
+
+
+@lru_cache(maxsize=1024)
+def query_pairs(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """The parameters of a query string, in order (cached: requests repeat a few of them)."""
+    return tuple(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)) if raw else ()
 
 
 _INVALID_JSON = object()

