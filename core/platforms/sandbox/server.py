@@ -5,18 +5,21 @@ publishing daemons), so every microsecond it spends per request is taken from th
 test. That is why this is an ``asyncio.Protocol`` over the httptools parser (on uvloop when
 installed) rather than an ASGI app under uvicorn: no task, event, scope dict or middleware per
 request, and each answer leaves in one system call instead of two. What goes over the wire is
-what uvicorn sent for this app: the same
-status lines, a ``date`` header, the sandbox's headers in lower case with the real
-``content-length``, ``connection: close`` where the connection ends, idle connections closed
-after five seconds, ``100 Continue`` for ``Expect: 100-continue``, 400 for unparseable requests
-and 500 if the simulator fails. It no longer names itself in a ``server`` header, and it does not
-read ``X-Forwarded-*`` (nothing sends them to the sandbox).
+what uvicorn sent for this app: the same status lines, a ``date`` header, the sandbox's headers
+in lower case with the real ``content-length``, ``connection: close`` where the connection ends,
+idle connections closed after five seconds, ``100 Continue`` for ``Expect: 100-continue``, 400
+for unparseable requests, 500 if the simulator fails, and no answer at all to an answer that
+cannot be sent. It no longer names itself in a ``server`` header, and it does not read
+``X-Forwarded-*`` (nothing sends them to the sandbox). The tests in
+``tests/platforms/test_sandbox_server_wire.py`` hold it to that.
 
 Each request becomes an ``httpx.Request``; the handler runs on the event loop itself (it is
 short, CPU-only work behind the sandbox's one lock, so a hop to a worker thread would cost more
 than it saves), the configured service time delays the answer with a timer, and the
-``httpx.Response`` goes back as is. Injected ``timeout`` / ``lost_response`` faults hang the
-connection (``hang_seconds``, default 35 s: past Herald's 30 s read timeout) and then answer 504.
+``httpx.Response`` goes back as is. That request, and most responses, are built by ``messages``
+rather than by httpx's constructors, which cost more than many handlers. Injected ``timeout`` /
+``lost_response`` faults hang the connection (``hang_seconds``, default 35 s: past Herald's 30 s
+read timeout) and then answer 504.
 """
 
 from __future__ import annotations
@@ -430,7 +433,9 @@ async def _serve(server: SandboxServer, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        # Not on Windows: there Ctrl+C interrupts the runner instead.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
     listener = await loop.create_server(server.protocol, host, port, backlog=BACKLOG)
     await stop.wait()
     listener.close()
