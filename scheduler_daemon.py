@@ -33,6 +33,32 @@ LEASE_RECOVERY_SECONDS = 15
 TOKEN_REFRESH_MINUTES = 10
 METRICS_SYNC_MINUTES = 60
 BEST_TIMES_DAYS = 7
+# On shutdown a periodic job still running (a metrics sync, say) gets this long to finish before
+# the process closes its connections under it; what it did not get to runs at its next time.
+JOB_GRACE_SECONDS = 10.0
+
+
+class RunningJobs:
+    """The periodic jobs running right now, so shutdown can let them finish (briefly) and a
+    job cut off by the shutdown is not reported as a failure."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+        self.stopping = False
+
+    def enter(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -56,16 +82,25 @@ def build_worker(herald: Herald, worker_id: str, concurrency: int, lease_seconds
                        lease_seconds=lease_seconds, wakeup=wakeup)
 
 
-def once_cluster_wide(herald: Herald, name: str, job: Callable[[], Any]) -> Callable[[], None]:
+def once_cluster_wide(herald: Herald, name: str, job: Callable[[], Any],
+                      jobs: RunningJobs | None = None) -> Callable[[], None]:
+    jobs = jobs or RunningJobs()
+
     def run() -> None:
+        jobs.enter()
         try:
             with cluster_lock(herald.db, f"herald:{name}") as got:
                 if got:
                     result = job()
                     if result:
                         log.info("%s: %s", name, result)
-        except Exception:
-            log.exception("%s failed; it will run again at its next time", name)
+        except Exception as exc:
+            if jobs.stopping:
+                log.info("%s was cut short by the shutdown (%s); it runs again at its next time", name, exc)
+            else:
+                log.exception("%s failed; it will run again at its next time", name)
+        finally:
+            jobs.leave()
     return run
 
 
@@ -95,7 +130,8 @@ def recalculate_best_times(herald: Herald) -> dict[str, int]:
 
 
 def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
-                  lease_seconds: int) -> BackgroundScheduler:
+                  lease_seconds: int, jobs: RunningJobs | None = None) -> BackgroundScheduler:
+    jobs = jobs or RunningJobs()
     scheduler = BackgroundScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
 
     def heartbeat() -> None:
@@ -112,16 +148,16 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
     # Leases are renewed well before they run out, and expired ones recovered about as often.
     renew_every = max(1, min(HEARTBEAT_SECONDS, lease_seconds // 3))
     scheduler.add_job(heartbeat, "interval", seconds=renew_every, next_run_time=now)
-    scheduler.add_job(once_cluster_wide(herald, "lease-recovery", lambda: len(
+    scheduler.add_job(once_cluster_wide(herald, "lease-recovery", jobs=jobs, job=lambda: len(
         herald.publishing.queue.recover_expired_leases(now=herald.clock.now())) or None),
         "interval", seconds=max(1, min(LEASE_RECOVERY_SECONDS, lease_seconds // 2)), next_run_time=now)
-    scheduler.add_job(once_cluster_wide(herald, "token-refresh", lambda: refresh_tokens(herald)),
+    scheduler.add_job(once_cluster_wide(herald, "token-refresh", jobs=jobs, job=lambda: refresh_tokens(herald)),
                       "interval", minutes=TOKEN_REFRESH_MINUTES, next_run_time=now + timedelta(seconds=20))
-    scheduler.add_job(once_cluster_wide(herald, "metrics-sync", herald.metrics.sync_all_orgs),
+    scheduler.add_job(once_cluster_wide(herald, "metrics-sync", jobs=jobs, job=herald.metrics.sync_all_orgs),
                       "interval", minutes=METRICS_SYNC_MINUTES, next_run_time=now + timedelta(minutes=1))
-    scheduler.add_job(once_cluster_wide(herald, "best-times", lambda: recalculate_best_times(herald)),
+    scheduler.add_job(once_cluster_wide(herald, "best-times", jobs=jobs, job=lambda: recalculate_best_times(herald)),
                       "interval", days=BEST_TIMES_DAYS, next_run_time=now + timedelta(minutes=5))
-    scheduler.add_job(once_cluster_wide(herald, "idempotency-purge", lambda: herald.idempotency.purge_expired() or None),
+    scheduler.add_job(once_cluster_wide(herald, "idempotency-purge", jobs=jobs, job=lambda: herald.idempotency.purge_expired() or None),
                       "interval", hours=1, next_run_time=now + timedelta(minutes=2))
     return scheduler
 
@@ -135,7 +171,8 @@ class SchedulerRuntime:
         self.herald = herald
         self.lease_seconds = lease_seconds or herald.settings.queue_lease_seconds
         self.worker = build_worker(herald, worker_id or new_worker_id(), concurrency, self.lease_seconds)
-        self.scheduler = schedule_jobs(herald, self.worker, datetime.now(UTC), self.lease_seconds)
+        self.jobs = RunningJobs()
+        self.scheduler = schedule_jobs(herald, self.worker, datetime.now(UTC), self.lease_seconds, self.jobs)
         self._thread: threading.Thread | None = None
 
     def run_foreground(self) -> None:
@@ -158,8 +195,11 @@ class SchedulerRuntime:
             self._shutdown()
 
     def _shutdown(self) -> None:
+        self.jobs.stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if not self.jobs.wait_idle(JOB_GRACE_SECONDS):
+            log.info("periodic jobs still running after %.0f s; exiting without them", JOB_GRACE_SECONDS)
         try:
             self.herald.ops.forget(self.worker.worker_id)
         except Exception:  # the database may be gone at exit; the heartbeat just goes stale

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from core.config import Settings
 from core.services.container import Herald
-from scheduler_daemon import start_embedded
+from scheduler_daemon import RunningJobs, once_cluster_wide, start_embedded
 from tests.conftest import FAST_HASHER, NOW, SECRET_KEY, Team, connect_sandbox_account
 from tests.daemon.harness import ROOT, SandboxServer, daemon_env, wait_until
 
@@ -68,3 +70,33 @@ def test_daemon_rejects_bad_flags() -> None:
     done = subprocess.run([sys.executable, "scheduler_daemon.py", "--concurrency", "0"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--concurrency must be at least 1" in done.stderr
+
+
+def test_shutdown_lets_a_running_job_finish_and_does_not_call_a_cut_off_one_a_failure(
+        herald, caplog) -> None:
+    jobs = RunningJobs()
+    started, release = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(5)
+        finished.append("slow")
+
+    def cut_off() -> None:
+        raise RuntimeError("Cannot send a request, as the client has been closed.")
+
+    runner = threading.Thread(target=once_cluster_wide(herald, "slow-sync", slow, jobs))
+    runner.start()
+    assert started.wait(5)
+    assert not jobs.wait_idle(0.1)  # shutdown would wait for it ...
+    threading.Timer(0.2, release.set).start()
+    assert jobs.wait_idle(5)  # ... and it finishes
+    runner.join()
+    assert finished == ["slow"]
+
+    jobs.stopping = True
+    with caplog.at_level(logging.INFO, logger="herald.daemon"):
+        once_cluster_wide(herald, "metrics-sync", cut_off, jobs)()
+    assert [r.levelno for r in caplog.records if "metrics-sync" in r.getMessage()] == [logging.INFO]
+    assert "cut short by the shutdown" in caplog.text
