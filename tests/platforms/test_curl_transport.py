@@ -312,3 +312,19 @@ def test_proxies_from_the_environment_are_followed_unless_told_not_to(
         proxy.close()
     assert [s.target for s in proxy.seen] == [f"{server.url}/via-proxy"]  # absolute form
     assert [s.target for s in server.seen] == ["/direct"]
+
+
+def test_a_publishing_call_does_not_go_on_a_connection_left_idle(
+        server: RawServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A server may close an idle connection just as the call goes out; for the publishing call
+    # that would leave its outcome unknown, so it takes a fresh connection after a short idle.
+    monkeypatch.setattr(curl_transport, "CRITICAL_MAX_IDLE_SECONDS", 1)
+    api = ApiClient("x", client=client)
+    api.send("GET", f"{server.url}/read")
+    time.sleep(1.5)
+    api.send("GET", f"{server.url}/another-read")  # reads reuse it
+    time.sleep(1.5)
+    api.send("POST", f"{server.url}/publish", json={"text": "hi"}, outcome_critical=True)
+    read, another, publish = server.seen
+    assert another.connection == read.connection
+    assert publish.connection != read.connection
