@@ -11,6 +11,7 @@ the items in hand, and exits 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -189,15 +190,19 @@ class SchedulerRuntime:
         return self
 
     def stop(self, timeout: float = 30) -> None:
+        self._stop_timers()  # first: no job may start while the worker finishes its items
         self.worker.stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._shutdown()
 
-    def _shutdown(self) -> None:
+    def _stop_timers(self) -> None:
         self.jobs.stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    def _shutdown(self) -> None:
+        self._stop_timers()
         if not self.jobs.wait_idle(JOB_GRACE_SECONDS):
             log.info("periodic jobs still running after %.0f s; exiting without them", JOB_GRACE_SECONDS)
         try:
@@ -214,8 +219,26 @@ def start_embedded(herald: Herald, *, concurrency: int = 2) -> SchedulerRuntime:
     herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
     runtime = SchedulerRuntime(herald, worker_id=f"embedded-{new_worker_id()}", concurrency=concurrency)
     log.info("embedded scheduler started (%s)", runtime.worker.worker_id)
+    if not _EMBEDDED:
+        _stop_embedded_at_exit()
     _EMBEDDED.append(runtime)
     return runtime.start_background()
+
+
+def _stop_embedded_at_exit() -> None:
+    """Stop the embedded runtimes when the host process exits, before the interpreter's
+    thread pools refuse new work: otherwise a job falling due in that moment makes APScheduler
+    log a traceback (``cannot schedule new futures after shutdown``) and the items in hand are
+    cut off. ``threading._register_atexit`` hooks run before concurrent.futures' own (they run
+    in reverse order of registration), and before ``atexit``; the fallback is ``atexit``."""
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:  # pragma: no cover - CPython 3.9+ has it
+        import atexit
+
+        atexit.register(stop_embedded)
+        return
+    with contextlib.suppress(RuntimeError):  # already shutting down: nothing to stop cleanly
+        register(stop_embedded)
 
 
 def stop_embedded() -> None:

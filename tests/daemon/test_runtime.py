@@ -100,3 +100,29 @@ def test_shutdown_lets_a_running_job_finish_and_does_not_call_a_cut_off_one_a_fa
         once_cluster_wide(herald, "metrics-sync", cut_off, jobs)()
     assert [r.levelno for r in caplog.records if "metrics-sync" in r.getMessage()] == [logging.INFO]
     assert "cut short by the shutdown" in caplog.text
+
+
+EXITING_HOST = """
+import sys, time
+from core.bootstrap import prepare
+from scheduler_daemon import start_embedded
+herald = prepare()
+runtime = start_embedded(herald, concurrency=2)
+time.sleep(0.5)
+print(runtime.worker.worker_id, flush=True)
+sys.exit(0)  # no stop: the host process just ends, like Streamlit on Ctrl-C
+"""
+
+
+def test_an_embedded_runtime_stops_cleanly_when_its_host_process_exits(database_url: str) -> None:
+    done = subprocess.run([sys.executable, "-c", EXITING_HOST], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env=daemon_env(database_url, SECRET_KEY, "http://127.0.0.1:9"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    worker_id = done.stdout.split()[-1]
+    settings = Settings(database_url=database_url, secret_key=SECRET_KEY)
+    herald = Herald.create(settings, hasher=FAST_HASHER)
+    try:  # stopped, not killed: it removed its heartbeat on the way out
+        assert worker_id not in {h.worker_id for h in herald.ops.heartbeats()}
+    finally:
+        herald.close()
