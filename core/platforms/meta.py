@@ -24,6 +24,7 @@ from core.platforms.http import (
     is_meta_throttle,
     json_object,
     meta_retry_after,
+    parse_time,
     require_str,
     retry_after_header,
     what,
@@ -106,13 +107,7 @@ def parse_graph_time(value: object) -> datetime | None:
     """Graph timestamps: ISO 8601 with ``+0000`` offsets, or unix seconds (stories)."""
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
         return datetime.fromtimestamp(int(value), UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_time(value)
 
 
 class MetaConnector(Connector):
