@@ -422,7 +422,8 @@ class Connector(ABC):
         its attempts and reconciliation), a call whose answer was lost (no status: it may have
         been acted on, and the wait already cost its timeout), and a reset further off (the
         queue waits for it without holding a thread)."""
-        for tries in range(STEP_RETRIES + 1):
+        tries = 0
+        while True:
             try:
                 return attempt()
             except UnknownOutcome:
@@ -434,7 +435,7 @@ class Connector(ABC):
                 log.info("%s: %s answered %s (%s); trying again in %.2f s", self.platform, what,
                          exc.status, exc.network_message, pause)
                 self.sleep(pause)
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+                tries += 1
 
     def _step_pause(self, exc: RetryablePlatformError, tries: int) -> float | None:
         if exc.status is None:

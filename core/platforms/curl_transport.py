@@ -62,7 +62,7 @@ _E_UNSUPPORTED_PROTOCOL, _E_URL_MALFORMAT = 1, 3
 _E_COULDNT_RESOLVE_PROXY, _E_COULDNT_RESOLVE_HOST, _E_COULDNT_CONNECT = 5, 6, 7
 _E_WEIRD_SERVER_REPLY, _E_PARTIAL_FILE, _E_WRITE_ERROR = 8, 18, 23
 _E_OPERATION_TIMEDOUT, _E_SSL_CONNECT_ERROR, _E_GOT_NOTHING = 28, 35, 52
-_E_SEND_ERROR, _E_RECV_ERROR, _E_PEER_FAILED_VERIFICATION = 55, 56, 60
+_E_SEND_ERROR, _E_PEER_FAILED_VERIFICATION = 55, 60
 _E_SEND_FAIL_REWIND = 65
 _NOT_SENT = {_E_COULDNT_RESOLVE_PROXY: "could not resolve the proxy",
              _E_COULDNT_RESOLVE_HOST: "could not resolve the host",
@@ -140,14 +140,12 @@ class CurlTransport(httpx.BaseTransport):
         handle = self._handle()
         answer = _Answer()
         body = request.read()
-        upload: _OneShotBody | None = None
         self._prepare(handle, request, answer, len(body))
         critical = bool(request.extensions.get(OUTCOME_CRITICAL))
         if body or request.method not in ("GET", "HEAD", "OPTIONS", "DELETE"):
             if critical and body:
-                upload = _OneShotBody(body)
                 handle.setopt(pycurl.UPLOAD, 1)
-                handle.setopt(pycurl.READFUNCTION, upload.read)
+                handle.setopt(pycurl.READFUNCTION, _OneShotBody(body).read)  # pycurl keeps it
                 handle.setopt(pycurl.INFILESIZE_LARGE, len(body))
             else:
                 handle.setopt(pycurl.POSTFIELDSIZE_LARGE, len(body))
@@ -193,10 +191,11 @@ class CurlTransport(httpx.BaseTransport):
         return handle
 
     def _streaming(self) -> httpx.BaseTransport:
-        if self._stream_transport is None:
-            self._stream_transport = httpx.HTTPTransport(limits=POOL_LIMITS, verify=self._verify,
-                                                         trust_env=self._trust_env)
-        return self._stream_transport
+        with self._handles_lock:  # one for all threads, made on the first media download
+            if self._stream_transport is None:
+                self._stream_transport = httpx.HTTPTransport(limits=POOL_LIMITS, verify=self._verify,
+                                                             trust_env=self._trust_env)
+            return self._stream_transport
 
     def _prepare(self, handle: pycurl.Curl, request: httpx.Request, answer: _Answer, body_size: int) -> None:
         handle.setopt(pycurl.URL, str(request.url))
