@@ -80,7 +80,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def build_worker(herald: Herald, worker_id: str, concurrency: int, lease_seconds: int) -> QueueWorker:
     wakeup = None if herald.db.is_sqlite else PgWakeup(herald.settings.database_url)
     return QueueWorker(herald.publishing, worker_id, concurrency=concurrency,
-                       lease_seconds=lease_seconds, wakeup=wakeup)
+                       lease_seconds=lease_seconds, wakeup=wakeup,
+                       stage_ahead_seconds=herald.settings.stage_ahead_seconds)
 
 
 def once_cluster_wide(herald: Herald, name: str, job: Callable[[], Any],

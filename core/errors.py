@@ -170,3 +170,11 @@ class UnknownOutcome(PlatformError):
     """The request may have been accepted but no answer came back (timeout after sending)."""
 
     code = "platform_unknown_outcome"
+
+
+class StagedMediaGone(PermanentPlatformError):
+    """What was staged ahead of the scheduled time (an Instagram container, a Snapchat media
+    id) is no longer usable: the network refused the publishing call because of it, so nothing
+    went out, and the publish is made again from the start."""
+
+    code = "platform_staged_media_gone"

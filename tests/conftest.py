@@ -196,8 +196,9 @@ class Team:
 def connect_sandbox_account(herald: Herald, sandbox: Sandbox, team: Team, platform: str, *,
                             refresh: bool = True, expires_in: timedelta | None = None) -> str:
     """An account on the sandbox network, connected to the team's org. Returns its id there."""
-    # Numeric ids, as the networks use (the simulated Graph API routes on them).
-    external = str(10**14 + uuid.uuid4().int % 10**14)
+    # Numeric ids, as the networks use (the simulated Graph API routes on them); Snapchat's
+    # public profile ids are UUIDs.
+    external = str(uuid.uuid4()) if platform == "snapchat" else str(10**14 + uuid.uuid4().int % 10**14)
     token, refresh_token = f"tok-{uuid.uuid4().hex}", (f"ref-{uuid.uuid4().hex}" if refresh else None)
     expires_at = herald.clock.now() + expires_in if expires_in else None
     account = sandbox.register_account(platform, external, f"acme_{platform}", token, refresh_token, expires_at)

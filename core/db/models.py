@@ -214,6 +214,12 @@ class PublishingQueueItem(Timestamped, Base):
     )
     # How many times Herald asked the network whether an unconfirmed publish went out.
     reconcile_checks: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Staging ahead of the scheduled time (core.services.staging): None (not looked at yet),
+    # "staging" (a worker holds it until stage_until), "staged" (``staged`` holds what the
+    # connector prepared), "nothing" (nothing to prepare) or "failed" (published whole when due).
+    stage_state: Mapped[str | None] = mapped_column(String(16))
+    stage_until: Mapped[datetime | None]
+    staged: Mapped[dict[str, Any] | None]
 
     __table_args__ = (
         Index(
@@ -230,6 +236,12 @@ class PublishingQueueItem(Timestamped, Base):
             sqlite_where=text("status = 'pending'"),
         ),
         Index("idx_publishing_queue_post", "scheduled_post_id"),
+        Index(
+            "idx_publishing_queue_to_stage",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending' AND stage_state IS NULL"),
+            sqlite_where=text("status = 'pending' AND stage_state IS NULL"),
+        ),
         Index("idx_publishing_queue_org_platform_for", "org_id", "platform", "scheduled_for"),
         Index("idx_publishing_queue_org_status", "org_id", "status"),
     )

@@ -75,6 +75,9 @@ class PublishRequest:
     options: Mapping[str, Any] = field(default_factory=dict)
     scheduled_at: datetime | None = None
     idempotency_key: str | None = None
+    # What ``Connector.stage`` returned for this request, when it was staged ahead of time:
+    # ``publish`` then skips the steps it stands for (uploads, containers, processing).
+    staged: Mapping[str, Any] | None = None
 
     def kind_of(self, url: str) -> str:
         """``image``, ``gif``, ``video``, ``document`` or ``unknown`` for one of the media."""
@@ -325,7 +328,22 @@ class Connector(ABC):
 
     @abstractmethod
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
-        """Publish and return the network's id and public URL, after any async processing."""
+        """Publish and return the network's id and public URL, after any async processing.
+        With ``request.staged`` set, use what ``stage`` prepared instead of preparing it again."""
+
+    # -- staging ahead of the scheduled time
+    staging_ttl: ClassVar[timedelta | None] = None
+    """How long what ``stage`` returns stays usable on the network (``None``: this network
+    has nothing to stage: its first call is the publishing one, or the upload is the post)."""
+
+    def stage(self, request: PublishRequest, account: AccountCredentials) -> dict[str, Any] | None:
+        """Make, ahead of the scheduled time, every call of a publish that comes before the
+        publishing call and shows nothing to anyone: media uploads, containers, waiting for
+        the network's processing. Returns what ``publish`` needs to skip them (JSON-able; it is
+        stored on the queue item and comes back as ``request.staged``), or ``None`` when this
+        request has nothing to stage (a text-only post). Raises like ``publish``; a failed
+        staging costs nothing but the time: the item is published whole when due."""
+        return None
 
     @abstractmethod
     def find_existing(

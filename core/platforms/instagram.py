@@ -7,15 +7,18 @@ reels (every single video publishes as a reel), carousels of 2-10 children and s
 Two logins: Facebook Login (``graph.facebook.com``; long-lived user token, no refresh: reconnect)
 and Instagram Login (``account.extra["login"] == "instagram"``; ``graph.instagram.com``,
 refreshable with ``ig_refresh_token`` once the token is 24 hours old).
+
+Staging ahead (``stage``) creates and processes the container before the scheduled time, so the
+publish itself is ``media_publish`` alone. Containers expire 24 hours after creation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from core.errors import PermanentPlatformError
+from core.errors import PermanentPlatformError, StagedMediaGone
 from core.platforms.base import (
     AccountCredentials,
     MetricSnapshot,
@@ -33,6 +36,10 @@ METRICS = "views,reach,saved,likes,comments,shares"
 METRIC_FIELDS = f"like_count,comments_count,insights.metric({METRICS})"
 COUNT_FIELDS = "like_count,comments_count"
 IMAGE_OPTIONS = ("alt_text", "location_id", "user_tags", "collaborators")
+# Containers expire 24 hours after creation; a staged one is used for an hour less than that.
+CONTAINER_STAGING_TTL = timedelta(hours=23)
+# media_publish's answers about the container itself: expired (2207020), or no such object (33).
+STAGED_GONE_CODES = frozenset({"100/2207020", "100/33"})
 REEL_OPTIONS = ("share_to_feed", "cover_url", "thumb_offset", "audio_name", "collaborators",
                 "location_id", "trial_params")
 
@@ -49,7 +56,35 @@ class InstagramConnector(MetaConnector):
         return super().graph_base(account)
 
     # -- publishing
+    staging_ttl = CONTAINER_STAGING_TTL
+
+    def stage(self, request: PublishRequest, account: AccountCredentials) -> dict[str, Any] | None:
+        return {"container": self._ready_container(request, account)}
+
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
+        if request.staged:
+            container = str(request.staged["container"])
+        else:
+            container = self._ready_container(request, account)
+        try:
+            body = self.call("POST", f"{account.external_account_id}/media_publish",
+                             token=account.access_token, account=account, outcome_critical=True,
+                             json={"creation_id": container})
+        except PermanentPlatformError as exc:
+            if request.staged and exc.network_code in STAGED_GONE_CODES:
+                raise StagedMediaGone(self.platform, f"the container staged ahead, {container}, "
+                                      f"is gone: {exc.network_message}", status=exc.status,
+                                      network_code=exc.network_code) from exc
+            raise
+        media_id = str(body.get("id") or "")
+        if not media_id:
+            raise PermanentPlatformError(self.platform, "answered media_publish without id",
+                                         response_body=str(body)[:2000])
+        return PublishResult(media_id, self._permalink(media_id, request, account),
+                             {**body, "creation_id": container})
+
+    def _ready_container(self, request: PublishRequest, account: AccountCredentials) -> str:
+        """The container to publish, created and processed (FINISHED)."""
         self.require_media(request)
         if request.post_type == "carousel":
             container = self._carousel(request, account)
@@ -58,15 +93,7 @@ class InstagramConnector(MetaConnector):
         else:
             raise self.unsupported(request)
         self._await_container(container, account)
-        body = self.call("POST", f"{account.external_account_id}/media_publish",
-                         token=account.access_token, account=account, outcome_critical=True,
-                         json={"creation_id": container})
-        media_id = str(body.get("id") or "")
-        if not media_id:
-            raise PermanentPlatformError(self.platform, "answered media_publish without id",
-                                         response_body=str(body)[:2000])
-        return PublishResult(media_id, self._permalink(media_id, request, account),
-                             {**body, "creation_id": container})
+        return container
 
     def _single(self, request: PublishRequest) -> dict[str, Any]:
         url = request.media_urls[0]

@@ -25,6 +25,9 @@ the content endpoints and their fields, the listing used by ``find_existing``, t
 shapes, token lifetimes and error codes are unconfirmed. Every path lives in ``SnapEndpoints``:
 set ``connector.endpoints`` to follow what Snap's allowlist documentation says.
 
+Staging ahead (``stage``) makes steps 1-4 before the scheduled time; the publish is then step 5
+alone. The media stays usable for 24 hours.
+
 The media is named ``herald-{idempotency_key or post_id}`` so ``find_existing`` can find the
 content a lost answer created: media of that name in the window, then content using that media.
 """
@@ -51,6 +54,7 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -85,6 +89,10 @@ STATS_BATCH = 50
 ASSET_TYPES = {"story": "STORY", "saved_story": "SAVED_STORY", "spotlight": "SPOTLIGHT"}
 STAT_FIELDS = "views,viewers,shares,screenshots"
 DEFAULT_LOCALE = "en_US"
+# Media stays active 24 hours after creation; staged media is used for an hour less than that.
+MEDIA_STAGING_TTL = timedelta(hours=23)
+# The content call's answers about the media itself: not found (E1008), expired (E2006).
+STAGED_GONE_CODES = frozenset({"E1008", "E2006"})
 
 
 @dataclass(frozen=True)
@@ -211,19 +219,41 @@ class SnapchatConnector(Connector):
         return self.step(attempt, what=f"{method} {urlsplit(url).path}", outcome_critical=outcome_critical)
 
     # -- publishing
+    staging_ttl = MEDIA_STAGING_TTL
+
+    def stage(self, request: PublishRequest, account: AccountCredentials) -> dict[str, Any] | None:
+        return {"media_id": self._ready_media(request, account)}
+
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
+        kind = self._kind(request)
+        media_id = str(request.staged["media_id"]) if request.staged else self._ready_media(request, account)
+        try:
+            body, item = self._create_content(kind, media_id, request, account)
+        except PermanentPlatformError as exc:
+            if request.staged and exc.network_code in STAGED_GONE_CODES:
+                raise StagedMediaGone(self.platform, f"the media staged ahead, {media_id}, is "
+                                      f"gone: {exc.network_message}", status=exc.status,
+                                      network_code=exc.network_code) from exc
+            raise
+        content_id = self._id(item, "id", f"the {kind.replace('_', ' ')}")
+        return PublishResult(content_id, content_url(kind, content_id, account, item),
+                             {**body, "media_id": media_id, "kind": kind})
+
+    def _kind(self, request: PublishRequest) -> str:
         kind = content_kind(request)
         if kind is None:
             raise self.unsupported(request)
+        return kind
+
+    def _ready_media(self, request: PublishRequest, account: AccountCredentials) -> str:
+        """The media to post, uploaded and processed (READY)."""
+        kind = self._kind(request)
         self.require_media(request)
         if len(request.media_urls) > 1:
             raise PermanentPlatformError(self.platform, "Snapchat takes one media item per post")
         media_id = self._upload(request, kind, account)
         self._await_media(media_id, account)
-        body, item = self._create_content(kind, media_id, request, account)
-        content_id = self._id(item, "id", f"the {kind.replace('_', ' ')}")
-        return PublishResult(content_id, content_url(kind, content_id, account, item),
-                             {**body, "media_id": media_id, "kind": kind})
+        return media_id
 
     def _upload(self, request: PublishRequest, kind: str, account: AccountCredentials) -> str:
         url = request.media_urls[0]

@@ -3,7 +3,8 @@
 ``POST /2/tweets`` (201 ``{data: {id}}``) after media upload: images with the simple upload,
 videos and GIFs chunked (initialize / append / finalize, then ``STATUS`` polling). Threads
 (``options["thread"]``) are chained replies. OAuth 2.0 with PKCE (S256); refresh tokens rotate,
-so the new one is returned and the old one is dead.
+so the new one is returned and the old one is dead. Staging ahead (``stage``) uploads the media
+before the scheduled time (media ids last 24 hours), so the publish is ``POST /2/tweets`` alone.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -52,6 +54,10 @@ GIF_MAX_BYTES = 15 * 1024**2
 VIDEO_MAX_BYTES = 512 * 1024**2
 CHUNK_BYTES = 4 * 1024**2  # APPEND takes up to 5 MB per segment
 LOOKUP_BATCH = 100
+# Uploaded media expires 24 hours after upload (``expires_after_secs``); staged media is used for
+# an hour less. X's answer when a media id is unusable says so in this message.
+MEDIA_STAGING_TTL = timedelta(hours=23)
+STAGED_GONE_MESSAGE = "media IDs are invalid"
 OPTION_KEYS = ("reply_settings", "quote_tweet_id", "poll", "community_id", "for_super_followers_only")
 
 
@@ -106,16 +112,38 @@ class TwitterConnector(Connector):
         if request.post_type in ("image", "carousel", "video"):
             self.require_media(request)
         payload: dict[str, Any] = {"text": request.text} if request.text else {}
-        media_ids = [self._upload(url, request.kind_of(url), account) for url in request.media_urls]
+        if request.staged:
+            media_ids = [str(m) for m in request.staged["media_ids"]]
+        else:
+            media_ids = self._uploaded(request, account)
         if media_ids:
             payload["media"] = {"media_ids": media_ids}
         payload.update({k: request.options[k] for k in OPTION_KEYS if request.options.get(k)})
         if request.options.get("reply_to"):
             payload["reply"] = {"in_reply_to_tweet_id": str(request.options["reply_to"])}
-        head = self._tweet(payload, account)
+        try:
+            head = self._tweet(payload, account)
+        except PermanentPlatformError as exc:
+            if request.staged and STAGED_GONE_MESSAGE in exc.network_message:
+                raise StagedMediaGone(self.platform, f"the media staged ahead is gone: "
+                                      f"{exc.network_message}", status=exc.status,
+                                      network_code=exc.network_code) from exc
+            raise
         raw: dict[str, Any] = {"data": head, "thread_ids": [head["id"]]}
         self._thread(request, account, head["id"], raw)
         return PublishResult(head["id"], status_url(account.username, head["id"]), raw)
+
+    staging_ttl = MEDIA_STAGING_TTL
+
+    def stage(self, request: PublishRequest, account: AccountCredentials) -> dict[str, Any] | None:
+        if not request.media_urls:
+            return None  # a text post is one call: nothing to do ahead
+        if request.post_type in ("image", "carousel", "video"):
+            self.require_media(request)
+        return {"media_ids": self._uploaded(request, account)}
+
+    def _uploaded(self, request: PublishRequest, account: AccountCredentials) -> list[str]:
+        return [self._upload(url, request.kind_of(url), account) for url in request.media_urls]
 
     def _tweet(self, payload: dict[str, Any], account: AccountCredentials) -> dict[str, Any]:
         body = self.call("POST", "2/tweets", token=account.access_token, json=payload,

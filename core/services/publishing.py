@@ -51,6 +51,7 @@ from core.errors import (
     PlatformError,
     Problem,
     RetryablePlatformError,
+    StagedMediaGone,
     UnknownOutcome,
     ValidationFailed,
 )
@@ -72,6 +73,7 @@ from core.services.settlement import (
     SettlementWriter,
     settled_post_state,
 )
+from core.services.staging import usable_staging
 from core.services.views import PlatformPostView, PostView
 
 log = logging.getLogger("herald.publishing")
@@ -345,11 +347,18 @@ class PublishingService(Service):
 
     def _publish_with_refresh(self, connector: Connector, item: ClaimedItem, ctx: _Context) -> PublishResult:
         try:
-            return connector.publish(ctx.request, ctx.credentials)
-        except AuthPlatformError as first:
-            if not ctx.credentials.refresh_token:
-                raise
-            return connector.publish(ctx.request, self._refreshed_credentials(item, ctx, first))
+            try:
+                return connector.publish(ctx.request, ctx.credentials)
+            except AuthPlatformError as first:
+                if not ctx.credentials.refresh_token:
+                    raise
+                return connector.publish(ctx.request, self._refreshed_credentials(item, ctx, first))
+        except StagedMediaGone as gone:
+            # The network refused the publishing call because of what was staged: nothing went
+            # out, so publishing from the start (uploads and all) is safe.
+            log.info("%s: %s; publishing queue item %s from the start", item.platform, gone.network_message,
+                     item.queue_id)
+            return self._publish_with_refresh(connector, item, replace(ctx, request=replace(ctx.request, staged=None)))
 
     def _refreshed_credentials(self, item: ClaimedItem, ctx: _Context, first: AuthPlatformError) -> AccountCredentials:
         """Refresh the account's token once, or take the one another item of the same account
@@ -473,6 +482,8 @@ class PublishingService(Service):
             options=dict((post.platform_options or {}).get(item.platform) or {}),
             scheduled_at=post.scheduled_at, idempotency_key=item.idempotency_key,
         )
+        if item.staged:
+            request = replace(request, staged=usable_staging(item.staged, request, account.account_id, self.now()))
         already = (PublishResult(done.platform_post_id_external or "", done.post_url or "", {})
                    if done is not None else None)
         return _Context(request, creds, account.account_id, already)

@@ -46,6 +46,7 @@ class ClaimedItem:
     idempotency_key: str
     account_id: uuid.UUID | None
     attempt_id: uuid.UUID
+    staged: dict[str, Any] | None = None  # what was staged ahead (core.services.staging)
 
 
 def _due_filter(now: datetime, exclude_platforms: Iterable[str], post_id: uuid.UUID | None) -> Any:
@@ -89,7 +90,7 @@ WITH picked AS MATERIALIZED (
      WHERE q.queue_id = picked.queue_id AND q.status = 'pending'
     RETURNING q.queue_id, q.org_id, q.scheduled_post_id, q.platform, q.attempts, q.max_attempts,
               q.scheduled_for, q.idempotency_key, q.account_id, gen_random_uuid() AS attempt_id,
-              q.next_attempt_at
+              q.next_attempt_at, q.staged
 ), attempts AS (
     INSERT INTO publish_attempts (attempt_id, org_id, queue_id, attempt_no, worker_id, started_at, outcome)
     SELECT c.attempt_id, c.org_id, c.queue_id, c.attempts, :worker, :now, 'in_progress' FROM claimed AS c
@@ -103,6 +104,31 @@ _PG_FIRST_CLAIMS = text("""
 UPDATE scheduled_posts SET status = 'publishing', updated_at = :now
  WHERE post_id = ANY(CAST(:ids AS uuid[])) AND status = 'scheduled'""")
 _PG_CLAIMS: dict[tuple[bool, bool], Any] = {}
+
+
+# The staging claim (core.services.staging): pending items not yet looked at, due between
+# ``soonest`` and ``horizon``, on networks that stage, of claimable posts. It walks
+# ``idx_publishing_queue_to_stage`` in due order, like the claim of due items walks its index.
+# It leaves the item pending: publishing claims it when due whatever its stage state.
+_PG_CLAIM_TO_STAGE = text("""
+WITH picked AS MATERIALIZED (
+    SELECT q.queue_id FROM publishing_queue AS q
+     WHERE q.status = 'pending' AND q.stage_state IS NULL
+       AND q.next_attempt_at > :soonest AND q.next_attempt_at <= :horizon
+       AND q.platform = ANY(CAST(:platforms AS text[]))
+       AND (SELECT p.status IN ('scheduled', 'publishing')
+                   AND (o.approval_required IS FALSE OR p.approval_status = 'approved')
+              FROM scheduled_posts AS p JOIN orgs AS o ON o.org_id = p.org_id
+             WHERE p.post_id = q.scheduled_post_id)
+     ORDER BY q.next_attempt_at
+     LIMIT :limit
+       FOR UPDATE OF q SKIP LOCKED
+)
+UPDATE publishing_queue AS q SET stage_state = 'staging', stage_until = :lease_until
+  FROM picked
+ WHERE q.queue_id = picked.queue_id AND q.status = 'pending' AND q.stage_state IS NULL
+RETURNING q.queue_id, q.org_id, q.scheduled_post_id, q.platform, q.attempts, q.max_attempts,
+          q.scheduled_for, q.idempotency_key, q.account_id, q.next_attempt_at""")
 
 
 def _pg_claim(exclude: bool, one_post: bool) -> Any:
@@ -160,11 +186,12 @@ class QueueStore:
                 .values(status="processing", locked_by=worker_id, locked_until=lease_until,
                         attempts=Q.c.attempts + 1, last_attempt_at=now, updated_at=now)
                 .returning(Q.c.queue_id, Q.c.org_id, Q.c.scheduled_post_id, Q.c.platform, Q.c.attempts,
-                           Q.c.max_attempts, Q.c.scheduled_for, Q.c.idempotency_key, Q.c.account_id)
+                           Q.c.max_attempts, Q.c.scheduled_for, Q.c.idempotency_key, Q.c.account_id, Q.c.staged)
             ).all()
             if not rows:
                 return []
-            claimed = [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], uuid.uuid4()) for r in rows]
+            claimed = [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], uuid.uuid4(), r[9])
+                       for r in rows]
             conn.execute(A.insert(), [
                 {"attempt_id": c.attempt_id, "org_id": c.org_id, "queue_id": c.queue_id,
                  "attempt_no": c.attempt_no, "worker_id": worker_id, "started_at": now,
@@ -188,10 +215,58 @@ class QueueStore:
                           key=lambda r: r[10])
             if not rows:
                 return []
-            claimed = [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], r[8], r[9]) for r in rows]
+            claimed = [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], r[8], r[9], r[11])
+                       for r in rows]
             conn.execute(_PG_FIRST_CLAIMS, {"now": now, "ids": sorted({c.post_id for c in claimed})})
             conn.commit()
         return claimed
+
+    def claim_to_stage(self, *, now: datetime, soonest: datetime, horizon: datetime, platforms: Sequence[str],
+                       limit: int, lease_seconds: int = LEASE_SECONDS) -> list[ClaimedItem]:
+        """Take up to ``limit`` pending items due in ``(soonest, horizon]`` on ``platforms`` for
+        staging: ``stage_state`` becomes ``staging`` until ``now + lease_seconds``. A staging cut
+        short (the worker died) is not taken again: that item is published whole when due."""
+        if limit <= 0 or not platforms:
+            return []
+        lease_until = now + timedelta(seconds=lease_seconds)
+        if not self.db.is_sqlite:
+            with self.db.transaction(system=True, settings=CLAIM_PLANNER) as conn:
+                rows = conn.execute(_PG_CLAIM_TO_STAGE, {
+                    "soonest": soonest, "horizon": horizon, "platforms": list(platforms), "limit": limit,
+                    "lease_until": lease_until}).all()
+                conn.commit()
+        else:
+            source = Q.join(P, P.c.post_id == Q.c.scheduled_post_id).join(ORGS, ORGS.c.org_id == Q.c.org_id)
+            pick = (select(Q.c.queue_id).select_from(source)
+                    .where(Q.c.status == "pending", Q.c.stage_state.is_(None), Q.c.next_attempt_at > soonest,
+                           Q.c.next_attempt_at <= horizon, Q.c.platform.in_(list(platforms)),
+                           P.c.status.in_(CLAIMABLE_POST_STATES),
+                           or_(ORGS.c.approval_required.is_(False), P.c.approval_status == "approved"))
+                    .order_by(Q.c.next_attempt_at).limit(limit))
+            with self.db.transaction(system=True) as conn:
+                ids = list(conn.execute(pick).scalars())
+                if not ids:
+                    return []
+                rows = conn.execute(
+                    update(Q).where(Q.c.queue_id.in_(ids), Q.c.status == "pending", Q.c.stage_state.is_(None))
+                    .values(stage_state="staging", stage_until=lease_until)
+                    .returning(Q.c.queue_id, Q.c.org_id, Q.c.scheduled_post_id, Q.c.platform, Q.c.attempts,
+                               Q.c.max_attempts, Q.c.scheduled_for, Q.c.idempotency_key, Q.c.account_id,
+                               Q.c.next_attempt_at)).all()
+                conn.commit()
+        rows = sorted(rows, key=lambda r: _utc(r[9]))
+        return [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], r[8], uuid.uuid4()) for r in rows]
+
+    def finish_staging(self, queue_id: uuid.UUID, *, state: str, staged: dict[str, Any] | None) -> bool:
+        """Record how staging ended (``staged`` with what was prepared, ``nothing`` or
+        ``failed``). Only while the item is still pending and still being staged: an item
+        published, edited or cancelled meanwhile keeps what that did. True when recorded."""
+        with self.db.transaction(system=True) as conn:
+            result = conn.execute(
+                update(Q).where(Q.c.queue_id == queue_id, Q.c.status == "pending", Q.c.stage_state == "staging")
+                .values(stage_state=state, stage_until=None, staged=staged))
+            conn.commit()
+        return bool(result.rowcount)
 
     def renew_leases(self, worker_id: str, queue_ids: Sequence[uuid.UUID], *, now: datetime,
                      lease_seconds: int = LEASE_SECONDS) -> int:

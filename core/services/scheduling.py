@@ -100,6 +100,8 @@ def sync_queue(session: Session, post: ScheduledPost) -> None:
             row.scheduled_for = at
             row.next_attempt_at = at
             row.locked_by = row.locked_until = None
+            # An edit may change what was staged ahead (a caption, the media): stage it again.
+            row.stage_state = row.stage_until = row.staged = None
     for platform, row in rows.items():
         if platform not in wanted and row.status == QueueStatus.PENDING:
             row.status = QueueStatus.CANCELLED.value

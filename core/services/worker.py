@@ -30,6 +30,7 @@ from typing import Any
 from core.services.flow_control import AccountRateLimiter, CircuitBreaker
 from core.services.publishing import ItemOutcome, PublishingService, PublishJob, Settlement
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem, QueueStore
+from core.services.staging import Stager
 
 log = logging.getLogger("herald.worker")
 
@@ -45,6 +46,7 @@ MAX_WRITE_BATCH = 500  # outcomes per write round
 # are done (lateness does not move); fewer, larger transactions cost far less per item.
 WRITE_LINGER_SECONDS = 0.1
 MAX_WRITE_BACKLOG = 2000  # stop claiming while this many outcomes wait to be written
+STAGE_THREADS = 8  # stagings in flight at once (uploads and media processing ahead of time)
 WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # then the item is left to lease recovery
 
 
@@ -80,7 +82,8 @@ class QueueWorker:
     def __init__(self, publishing: PublishingService, worker_id: str, *, concurrency: int = DEFAULT_CONCURRENCY,
                  lease_seconds: int = LEASE_SECONDS, breaker: CircuitBreaker | None = None,
                  limiter: AccountRateLimiter | None = None, wakeup: Any = None,
-                 claim_interval: float = CLAIM_INTERVAL_SECONDS) -> None:
+                 claim_interval: float = CLAIM_INTERVAL_SECONDS, stage_ahead_seconds: float = 0,
+                 stage_threads: int = STAGE_THREADS) -> None:
         self.publishing = publishing
         self.queue: QueueStore = publishing.queue
         self.worker_id = worker_id
@@ -103,6 +106,9 @@ class QueueWorker:
         self._writer: threading.Thread | None = None
         self._last_claim = 0.0  # time.monotonic() of the last claim of due items
         self._last_check = 0.0  # ... and of unconfirmed items
+        # Media of items due soon is staged ahead on threads of its own (core.services.staging).
+        self.stager = (Stager(publishing, worker_id, ahead_seconds=stage_ahead_seconds, threads=stage_threads,
+                              lease_seconds=lease_seconds) if stage_ahead_seconds > 0 else None)
 
     # --- control -----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -132,6 +138,8 @@ class QueueWorker:
     def run(self) -> None:
         log.info("worker %s started with %d threads", self.worker_id, self.concurrency)
         floor = max(1, self.concurrency // 4)
+        if self.stager is not None:
+            self.stager.start()
         try:
             while not self._stop.is_set():
                 free = self.free_slots()
@@ -152,6 +160,8 @@ class QueueWorker:
                 elif claimed < free:  # caught up with what is due: let the next batch gather
                     self._stop.wait(self.claim_interval)
         finally:
+            if self.stager is not None:
+                self.stager.stop()  # a staging cut short only means publishing that item whole
             self._executor.shutdown(wait=True)  # finish the items in hand ...
             self._close_writer()  # ... and write their outcomes
             if self.wakeup is not None and hasattr(self.wakeup, "close"):

@@ -4,7 +4,9 @@ metrics and reconciliation of lost responses."""
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +19,7 @@ from core.errors import (
     AuthPlatformError,
     PermanentPlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
     UnknownOutcome,
 )
 from core.platforms import AccountCredentials, Connector, PublishRequest, make_pkce_pair
@@ -399,3 +402,63 @@ def test_metrics_leave_out_posts_the_network_no_longer_knows(
     metrics = connector.fetch_metrics([known, "999999999999999999"], account)
 
     assert list(metrics) == [known]
+
+
+# --- staging ahead of the scheduled time ------------------------------------------------------
+
+MEDIA_TYPE_CASES = [(case, post_type) for case in CASES for post_type, urls in case.post_types.items() if urls]
+
+
+@pytest.mark.parametrize(("case", "post_type"), MEDIA_TYPE_CASES,
+                         ids=[f"{c.platform}-{t}" for c, t in MEDIA_TYPE_CASES], indirect=["case"])
+def test_a_staged_publish_starts_with_the_publishing_call(
+    case: NetworkCase, post_type: str, connector: Connector, account: AccountCredentials,
+    sandbox: Sandbox,
+) -> None:
+    request = case.request(post_type)
+
+    staged = connector.stage(request, account)
+
+    if connector.staging_ttl is None:  # nothing to prepare on this network
+        assert staged is None
+        return
+    assert staged is not None and json.loads(json.dumps(staged)) == staged  # stored as JSON
+    assert sandbox.posts(case.platform) == []  # staging shows nothing to anyone
+    calls = _record_calls(connector)
+
+    result = connector.publish(replace(request, staged=staged), account)
+
+    assert calls[0][2], f"the first call after staging was {calls[0][:2]}, not the publishing one"
+    posts = sandbox.posts(case.platform, account.external_account_id)
+    assert [p.id for p in posts] == [result.external_id]
+    assert posts[0].text == request.text or post_type == "story"
+
+
+def test_staged_media_the_network_has_let_expire_is_reported_as_gone(
+    case: NetworkCase, connector: Connector, account: AccountCredentials, sandbox: Sandbox,
+    clock: FixedClock,
+) -> None:
+    post_type = next(t for t, urls in case.post_types.items() if urls)
+    request = case.request(post_type)
+    staged = connector.stage(request, account)
+    if staged is None:
+        return
+    clock.advance(timedelta(hours=25))  # past every network's 24 hours
+
+    with pytest.raises(StagedMediaGone):
+        connector.publish(replace(request, staged=staged), account)
+
+    assert sandbox.posts(case.platform) == []
+
+
+def _record_calls(connector: Connector) -> list[tuple[str, str, bool]]:
+    """Every call the connector sends as ``(method, path, publishing)``, as a growing list."""
+    calls: list[tuple[str, str, bool]] = []
+    send = connector.http.send
+
+    def recording(method: str, url: str, *args: Any, **kwargs: Any) -> httpx.Response:
+        calls.append((method, urlsplit(url).path, bool(kwargs.get("outcome_critical"))))
+        return send(method, url, *args, **kwargs)
+
+    connector.http.send = recording  # type: ignore[method-assign]
+    return calls
