@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, any_, bindparam, or_, select, text, update
+from sqlalchemy import Table, and_, any_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from core.db.engine import Database
@@ -107,7 +107,8 @@ _PG_CLAIMS: dict[tuple[bool, bool], Any] = {}
 
 
 # The staging claim (core.services.staging): pending items not yet looked at, due between
-# ``soonest`` and ``horizon``, on networks that stage, of claimable posts. It walks
+# ``soonest`` and ``horizon``, on networks that stage, of claimable posts with media (staging is
+# uploads and their processing: a text post has nothing to stage). It walks
 # ``idx_publishing_queue_to_stage`` in due order, like the claim of due items walks its index.
 # It leaves the item pending: publishing claims it when due whatever its stage state.
 _PG_CLAIM_TO_STAGE = text("""
@@ -118,6 +119,7 @@ WITH picked AS MATERIALIZED (
        AND q.platform = ANY(CAST(:platforms AS text[]))
        AND (SELECT p.status IN ('scheduled', 'publishing')
                    AND (o.approval_required IS FALSE OR p.approval_status = 'approved')
+                   AND jsonb_array_length(p.media_urls) > 0
               FROM scheduled_posts AS p JOIN orgs AS o ON o.org_id = p.org_id
              WHERE p.post_id = q.scheduled_post_id)
      ORDER BY q.next_attempt_at
@@ -240,7 +242,7 @@ class QueueStore:
             pick = (select(Q.c.queue_id).select_from(source)
                     .where(Q.c.status == "pending", Q.c.stage_state.is_(None), Q.c.next_attempt_at > soonest,
                            Q.c.next_attempt_at <= horizon, Q.c.platform.in_(list(platforms)),
-                           P.c.status.in_(CLAIMABLE_POST_STATES),
+                           P.c.status.in_(CLAIMABLE_POST_STATES), func.json_array_length(P.c.media_urls) > 0,
                            or_(ORGS.c.approval_required.is_(False), P.c.approval_status == "approved"))
                     .order_by(Q.c.next_attempt_at).limit(limit))
             with self.db.transaction(system=True) as conn:

@@ -45,7 +45,7 @@ log = logging.getLogger("herald.staging")
 CLAIM_INTERVAL_SECONDS = 1.0
 # An item due sooner than this is left to publishing: staging it would race its publish.
 SOONEST_SECONDS = 5.0
-DEFAULT_THREADS = 8
+DEFAULT_THREADS = 16
 # What was staged is not used in its last minutes on the network (a publish takes a while).
 MIN_REMAINING_LIFE = timedelta(minutes=5)
 
@@ -102,6 +102,7 @@ class Stager:
         self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._freed = threading.Event()
         self._work: queue.Queue[ClaimedItem | None] = queue.Queue()
         self._started: list[threading.Thread] = []
 
@@ -116,6 +117,7 @@ class Stager:
 
     def stop(self) -> None:
         self._stop.set()
+        self._freed.set()
         for _ in range(self.threads):
             self._work.put(None)
 
@@ -128,16 +130,22 @@ class Stager:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            with self._lock:
+                free = self.threads - self._busy
+            items: list[ClaimedItem] = []
             try:
-                with self._lock:
-                    free = self.threads - self._busy
-                for item in self._claim(free):
-                    with self._lock:
-                        self._busy += 1
-                    self._work.put(item)
+                items = self._claim(free)
             except Exception:  # the database went away, say: staging waits, publishing is unaffected
                 log.exception("worker %s: claiming items to stage failed; retrying shortly", self.worker_id)
-            self._stop.wait(CLAIM_INTERVAL_SECONDS)
+            for item in items:
+                with self._lock:
+                    self._busy += 1
+                self._work.put(item)
+            if len(items) == free:  # every thread busy, more may be waiting: claim when one frees
+                self._freed.wait(CLAIM_INTERVAL_SECONDS)
+            else:  # caught up: look again shortly
+                self._stop.wait(CLAIM_INTERVAL_SECONDS)
+            self._freed.clear()
 
     def _serve(self) -> None:
         while (item := self._work.get()) is not None:
@@ -146,6 +154,7 @@ class Stager:
             finally:
                 with self._lock:
                     self._busy -= 1
+                self._freed.set()
 
     def _claim(self, limit: int) -> list[ClaimedItem]:
         if limit <= 0:

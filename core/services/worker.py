@@ -46,7 +46,7 @@ MAX_WRITE_BATCH = 500  # outcomes per write round
 # are done (lateness does not move); fewer, larger transactions cost far less per item.
 WRITE_LINGER_SECONDS = 0.1
 MAX_WRITE_BACKLOG = 2000  # stop claiming while this many outcomes wait to be written
-STAGE_THREADS = 8  # stagings in flight at once (uploads and media processing ahead of time)
+STAGE_THREADS = 16  # stagings in flight at once (uploads and media processing ahead of time)
 WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # then the item is left to lease recovery
 
 

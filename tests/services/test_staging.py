@@ -157,10 +157,9 @@ def test_only_claimable_items_due_soon_with_something_to_stage_are_staged(herald
         "content": "Waiting for approval", "platforms": ["instagram"], "post_type": "image",
         "media_urls": [IMAGE], "scheduled_at": AT.isoformat()}, force=True).post
 
-    assert _stager(herald).run_once() == {"nothing": 1}
+    assert _stager(herald).run_once() == {}
 
-    assert _row(herald, team, text_post.post_id).stage_state == "nothing"
-    for post in (no_staging, too_soon, too_far, unapproved):
+    for post in (text_post, no_staging, too_soon, too_far, unapproved):
         assert _row(herald, team, post.post_id).stage_state is None
     assert sandbox.posts() == []
 
