@@ -21,6 +21,7 @@ makes the network call (thread-safe, no database work unless a token must be ref
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 import uuid
@@ -42,7 +43,7 @@ from core.db.models import (
     SocialAccount,
 )
 from core.domain.posts import PostStatus
-from core.domain.queue import backoff_delay, next_attempt_at
+from core.domain.queue import next_attempt_at
 from core.domain.validation import PostContent, text_for_platform, title_for_platform
 from core.errors import (
     AuthPlatformError,
@@ -333,9 +334,12 @@ class PublishingService(Service):
         for it spends no attempt; a post is not lost to a busy network. A network that keeps
         refusing still trips the circuit breaker (the worker counts these as failures), and each
         wait lasts at least until the reset, so there is no tight loop. A little jitter after
-        the reset spreads the items that were refused together."""
+        the reset spreads the items that were refused together: a tenth of the wait, at most the
+        retry base (a post waiting one second for a reset is not kept another half second)."""
         assert exc.retry_after is not None
-        until = exc.retry_after + backoff_delay(1, base_seconds=self.retry_base_seconds, rng=self.rng)
+        wait = max(0.0, (exc.retry_after - self.now()).total_seconds())
+        draw = self.rng.random() if self.rng is not None else random.random()
+        until = exc.retry_after + timedelta(seconds=draw * min(self.retry_base_seconds, wait / 10))
         reason = (f"{item.platform} asked Herald to wait until {exc.retry_after.isoformat()}: "
                   f"{exc.network_message}" + (f" (HTTP {exc.status})" if exc.status else ""))
         settlement = self.deferral(item, until, reason)

@@ -112,6 +112,19 @@ def test_retry_waits_for_the_networks_reset_time(herald, sandbox, team: Team) ->
     assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
 
 
+@pytest.mark.parametrize(("reset_in", "most_jitter"), [(1, 0.1), (600, 0.5)])
+def test_after_a_reset_the_jitter_is_a_tenth_of_the_wait_at_most_the_retry_base(
+        herald, sandbox, team: Team, reset_in: int, most_jitter: float) -> None:
+    connect_sandbox_account(herald, sandbox, team, "twitter")
+    post = _approved(herald, team, at=NOW + timedelta(minutes=1))
+    herald.clock.advance(timedelta(minutes=1))
+    sandbox.inject("twitter", "rate_limit", reset_in=reset_in)
+    herald.publishing.process_queue()
+    reset = herald.clock.now() + timedelta(seconds=reset_in)
+    next_at = _queue(herald, team, post.post_id)["twitter"][2]
+    assert reset <= next_at <= reset + timedelta(seconds=most_jitter)
+
+
 def test_waiting_for_a_networks_rate_limit_reset_spends_no_attempt(herald, sandbox, team: Team) -> None:
     connect_sandbox_account(herald, sandbox, team, "twitter")
     post = _approved(herald, team, at=NOW + timedelta(minutes=1))
