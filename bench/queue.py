@@ -2,7 +2,7 @@
 
     python bench/queue.py [--posts 10000] [--daemons 2] [--concurrency N] [--window 20]
                           [--service-ms 20] [--rate-429 0.01] [--rate-5xx 0.01] [--burst 1000]
-                          [--network-limits]
+                          [--lead 60] [--no-staging] [--network-limits]
 
 Steady phase: ``--posts`` posts spread evenly over ``--window`` seconds (10,000 over 20 s = the
 500/s goal), over every network Herald has a connector for and many accounts (a few posts each,
@@ -11,6 +11,10 @@ loopback with a service time and injected 429s and 5xx; the networks' own quotas
 ``--network-limits`` (YouTube's is per project, 100 uploads a day, which no spread of accounts
 avoids: with it on, every YouTube post past the 100th waits for tomorrow's quota). Lateness is
 the time the sandbox received the publish minus ``scheduled_at``. Burst phase: ``--burst`` posts due in the same second.
+Posts are scheduled ``--lead`` seconds before their time (default 60), so the daemons stage their
+media ahead (``HERALD_STAGE_AHEAD_SECONDS``, as in production where posts wait hours or days);
+``--lead 0`` schedules them a few seconds before, too late to stage, and ``--no-staging`` turns
+staging off. CPU is reported for the publishing phase and, separately, for the lead.
 Ceiling: in the same run and database, the raw SQL claim + complete loop without HTTP.
 Besides the overall figures (rate = published / time to the last first publish; lateness of
 every item), it reports the bulk rate (99% of the posts over the time to publish them) and the
@@ -81,6 +85,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rate-429", type=float, default=0.01)
     p.add_argument("--rate-5xx", type=float, default=0.01)
     p.add_argument("--burst", type=int, default=1000)
+    p.add_argument("--lead", type=float, default=60.0,
+                   help="seconds between scheduling the posts and the first falling due (staging happens then)")
+    p.add_argument("--no-staging", action="store_true", help="daemons do not stage media ahead")
     p.add_argument("--ceiling-items", type=int, default=10_000)
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--network-limits", action="store_true",
@@ -167,6 +174,21 @@ def wait_settled(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, dat
         if states.get("completed", 0) + states.get("failed", 0) >= len(expected) or time.monotonic() > deadline:
             return states
         time.sleep(0.5)
+
+
+def wait_until(at: datetime) -> None:
+    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()))
+
+
+def stage_states(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime]]) -> dict[str, int]:
+    """How many of the items were staged (or not) by the time they fell due."""
+    first = min(at for _, at in expected.values())
+    last = max(at for _, at in expected.values())
+    with herald.db.unit_of_work(org_id, readonly=True) as uow:
+        return {str(state): n for state, n in uow.session.execute(
+            select(PublishingQueueItem.stage_state, func.count())
+            .where(PublishingQueueItem.org_id == org_id, PublishingQueueItem.scheduled_for.between(first, last))
+            .group_by(PublishingQueueItem.stage_state)).tuples().all()}
 
 
 def measure(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime]],
@@ -256,23 +278,33 @@ def main() -> int:
         print(f"networks: {', '.join(platforms)}; accounts: {sum(map(len, accounts.values()))}", flush=True)
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("HERALD_")},
                "HERALD_DATABASE_URL": bench_db.url, "HERALD_SECRET_KEY": SECRET, "HERALD_PLATFORM_MODE": "sandbox",
-               "HERALD_SANDBOX_URL": sandbox.url, "PYTHONUNBUFFERED": "1"}
+               "HERALD_SANDBOX_URL": sandbox.url, "PYTHONUNBUFFERED": "1",
+               "HERALD_STAGE_AHEAD_SECONDS": "0" if args.no_staging else str(max(900, int(args.lead) + 60))}
         log_dir = Path(tempfile.mkdtemp(prefix="herald-bench-"))
         daemons = [DaemonProcess(env, f"bench-{i}", args.concurrency, log_dir) for i in range(args.daemons)]
         concurrency = args.concurrency or DEFAULT_CONCURRENCY
         time.sleep(3)  # daemons up and idle
 
-        start = datetime.now(UTC) + timedelta(seconds=5 + args.posts / 4000)
+        pids = [d.process.pid for d in daemons]
+        start = datetime.now(UTC) + timedelta(seconds=5 + args.posts / 4000 + args.lead)
+        lead_meter = CpuMeter(pids, sandbox.process.pid)
+        lead_meter.start()
         steady = insert_posts(herald, org_id, user_id, accounts, count=args.posts, start=start, spread=args.window,
                               label="steady")
-        meter = CpuMeter([d.process.pid for d in daemons], sandbox.process.pid)
+        wait_until(start)
+        lead_cpu = lead_meter.stop()
+        staged = stage_states(herald, org_id, steady)
+        print(f"scheduled {args.posts} posts {args.lead:.0f} s ahead; stage states at their time: {staged}", flush=True)
+        meter = CpuMeter(pids, sandbox.process.pid)
         meter.start()
         states = wait_settled(herald, org_id, steady, args.window + args.timeout)
         cpu = meter.stop()
         print(f"steady phase settled: {dict(states)}", flush=True)
-        burst_at = datetime.now(UTC) + timedelta(seconds=4)
+        burst_at = datetime.now(UTC) + timedelta(seconds=4 + args.lead)
         burst = insert_posts(herald, org_id, user_id, accounts, count=args.burst, start=burst_at, spread=0,
                              label="burst")
+        wait_until(burst_at)
+        staged_b = stage_states(herald, org_id, burst)
         states_b = wait_settled(herald, org_id, burst, args.timeout)
         print(f"burst phase settled: {dict(states_b)}", flush=True)
         for d in daemons:
@@ -286,8 +318,10 @@ def main() -> int:
                        args.ceiling_batch)
         herald.close()
         cpu_ms = {k: round(v * 1000 / max(1, steady_m["published"]), 2) for k, v in cpu.items()}
+        lead_cpu_ms = {k: round(v * 1000 / max(1, steady_m["published"]), 2) for k, v in lead_cpu.items()}
         print(f"steady: {steady_m}\nburst: {burst_m}\nceiling (claim+complete, no HTTP): {ceil:.0f}/s\n"
-              f"CPU per publish in the steady phase (ms): {cpu_ms}", flush=True)
+              f"CPU per publish in the steady phase (ms): {cpu_ms}\n"
+              f"CPU per post in the lead before it, staging included (ms): {lead_cpu_ms}", flush=True)
         result = {
             "posts": args.posts, "daemons": args.daemons, "concurrency": concurrency, "networks": platforms,
             "publishes_per_s": round(rate, 1),
@@ -307,6 +341,9 @@ def main() -> int:
             "ceiling_per_s": round(ceil, 1),
             "ratio_to_ceiling": round(rate / ceil, 3) if ceil else None,
             "cpu_ms_per_publish": cpu_ms,
+            "lead_s": args.lead, "staging": not args.no_staging,
+            "staged_at_due": staged.get("staged", 0) + staged_b.get("staged", 0),
+            "lead_cpu_ms_per_post": lead_cpu_ms,
         }
         print(json.dumps(result))
         return 0
