@@ -443,7 +443,8 @@ def test_staged_media_the_network_has_let_expire_is_reported_as_gone(
     staged = connector.stage(request, account)
     if staged is None:
         return
-    clock.advance(timedelta(hours=25))  # past every network's 24 hours
+    assert connector.staging_ttl is not None
+    clock.advance(connector.staging_ttl + timedelta(hours=25))  # the TTL is an hour short of the network's
 
     with pytest.raises(StagedMediaGone):
         connector.publish(replace(request, staged=staged), account)
