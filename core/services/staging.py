@@ -38,7 +38,7 @@ from core.platforms.registry import available_platforms
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem
 
 if TYPE_CHECKING:
-    from core.services.publishing import PublishingService
+    from core.services.publishing import PublishingService, PublishJob
 
 log = logging.getLogger("herald.staging")
 
@@ -103,7 +103,7 @@ class Stager:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._freed = threading.Event()
-        self._work: queue.Queue[ClaimedItem | None] = queue.Queue()
+        self._work: queue.Queue[PublishJob | None] = queue.Queue()
         self._started: list[threading.Thread] = []
 
     # --- running -------------------------------------------------------------------------------
@@ -124,8 +124,8 @@ class Stager:
     def run_once(self) -> dict[str, int]:
         """Claim what is due for staging and stage it here, one after the other (tests, ``--once``)."""
         outcomes: Counter[str] = Counter()
-        for item in self._claim(self.threads):
-            outcomes[self.stage(item)] += 1
+        for job in self.publishing.prepare(self._claim(self.threads)):
+            outcomes[self.stage(job.item, job)] += 1
         return dict(outcomes)
 
     def _loop(self) -> None:
@@ -133,14 +133,16 @@ class Stager:
             with self._lock:
                 free = self.threads - self._busy
             items: list[ClaimedItem] = []
+            jobs: list[PublishJob] = []
             try:
                 items = self._claim(free)
+                jobs = self.publishing.prepare(items)  # one load for the batch
             except Exception:  # the database went away, say: staging waits, publishing is unaffected
                 log.exception("worker %s: claiming items to stage failed; retrying shortly", self.worker_id)
-            for item in items:
+            for job in jobs:
                 with self._lock:
                     self._busy += 1
-                self._work.put(item)
+                self._work.put(job)
             if len(items) == free:  # every thread busy, more may be waiting: claim when one frees
                 self._freed.wait(CLAIM_INTERVAL_SECONDS)
             else:  # caught up: look again shortly
@@ -148,9 +150,9 @@ class Stager:
             self._freed.clear()
 
     def _serve(self) -> None:
-        while (item := self._work.get()) is not None:
+        while (job := self._work.get()) is not None:
             try:
-                self.stage(item)
+                self.stage(job.item, job)
             finally:
                 with self._lock:
                     self._busy -= 1
@@ -172,12 +174,12 @@ class Stager:
         return self._platforms
 
     # --- one item ------------------------------------------------------------------------------
-    def stage(self, item: ClaimedItem) -> str:
-        """Stage one claimed item; returns how it ended: ``staged``, ``nothing``, ``failed`` or
-        ``superseded`` (the item was published, edited or cancelled meanwhile)."""
+    def stage(self, item: ClaimedItem, job: PublishJob | None = None) -> str:
+        """Stage one claimed item (``job``: it loaded already); returns how it ended: ``staged``,
+        ``nothing``, ``failed`` or ``superseded`` (published, edited or cancelled meanwhile)."""
         state, record = "failed", None
         try:
-            state, record = self._prepare(item)
+            state, record = self._prepare(job or self.publishing.prepare([item])[0])
         except PlatformError as exc:
             log.warning("staging %s post %s failed (%s); it will be published whole when due",
                         item.platform, item.post_id, exc.network_message)
@@ -194,8 +196,8 @@ class Stager:
             log.info("staged %s post %s ahead of %s", item.platform, item.post_id, item.scheduled_for.isoformat())
         return outcome
 
-    def _prepare(self, item: ClaimedItem) -> tuple[str, dict[str, Any] | None]:
-        job = self.publishing.prepare([item])[0]
+    def _prepare(self, job: PublishJob) -> tuple[str, dict[str, Any] | None]:
+        item = job.item
         if job.context is None:  # its post or account cannot be published as it stands
             reason = job.decided.message if job.decided is not None else "it could not be loaded"
             log.info("not staging %s post %s: %s", item.platform, item.post_id, reason)
