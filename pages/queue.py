@@ -98,7 +98,7 @@ failures = load_items(actor, ("failed",))
 if not failures:
     st.caption("No failed items.")
 else:
-    st.dataframe(items_table(failures, tz), hide_index=True)
+    st.dataframe(items_table(failures, tz).drop(columns=["Media"]), hide_index=True)
     if can_operate:
         chosen = st.selectbox("Failed item", failures, format_func=lambda i: item_label(i, tz))
         retry, cancel = st.columns(2)
@@ -113,6 +113,8 @@ if not waiting:
     st.caption("Nothing is waiting to publish.")
 else:
     st.dataframe(items_table(waiting, tz).drop(columns=["Last attempt"]), hide_index=True)
+    st.caption("Media of posts due within the next minutes is uploaded to the network ahead of time, "
+               "so the post goes out on the minute.")
     if can_operate:
         chosen_pending = st.selectbox("Pending item", waiting, format_func=lambda i: item_label(i, tz))
         if st.button("Cancel item", key="cancel-pending", help="Take this network off the post's publication"):

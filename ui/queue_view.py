@@ -61,11 +61,16 @@ def duration_text(seconds: float) -> str:
     return f"{hours} h {minutes % 60} min" if hours < 48 else f"{hours // 24} days"
 
 
+# What staging ahead did for a pending item's media, in the queue table.
+MEDIA_STATES = {"staged": "uploaded ahead", "staging": "uploading", "failed": "uploads when due"}
+
+
 def items_table(items: list[QueueItemView], tz: str) -> pd.DataFrame:
     return pd.DataFrame([{
         "Post": i.title, "Network": PLATFORM_LABELS.get(i.platform, i.platform), "Status": i.status,
         "Due": local_time(i.next_attempt_at, tz), "Last attempt": local_time(i.last_attempt_at, tz),
         "Attempts": f"{i.attempts}/{i.max_attempts}", "Network's message": i.error_message or "",
+        "Media": MEDIA_STATES.get(i.stage_state or "", "") if i.status == "pending" else "",
     } for i in items])
 
 

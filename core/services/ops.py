@@ -52,6 +52,7 @@ class QueueItemView:
     max_attempts: int
     last_attempt_at: datetime | None
     error_message: str | None  # the network's own message for failures
+    stage_state: str | None = None  # media staged ahead of time: staging | staged | nothing | failed
 
 
 def circuit_states(heartbeats: list[HeartbeatView]) -> list[dict[str, Any]]:
@@ -148,7 +149,7 @@ class OpsService(Service):
                 .order_by(*order, q.queue_id).limit(limit))
             return [QueueItemView(i.queue_id, i.scheduled_post_id, title or (content or "")[:60], i.platform,
                                   i.status, i.scheduled_for, i.next_attempt_at, i.attempts, i.max_attempts,
-                                  i.last_attempt_at, i.error_message)
+                                  i.last_attempt_at, i.error_message, i.stage_state)
                     for i, title, content in rows]
 
     def queue_overview(self, actor: Actor) -> dict[str, Any]:

@@ -108,6 +108,22 @@ def test_an_unconfirmed_item_is_marked_published_with_its_link(app_as, ui_herald
     assert url == link
 
 
+def test_waiting_items_say_whether_their_media_was_uploaded_ahead(app_as, ui_herald, actor_for,  # type: ignore[no-untyped-def]
+                                                                  fresh_cache) -> None:
+    queue_id = queue_item(ui_herald, actor_for("editor"), "pending", "")
+    with ui_herald.db.unit_of_work(system=True) as uow:
+        item = uow.session.get(PublishingQueueItem, queue_id)
+        assert item is not None
+        item.stage_state = "staged"
+        uow.commit()
+    at = app_as("viewer", PAGE)
+    assert not at.exception, at.exception
+    waiting = next(d.value for d in at.dataframe if "Media" in d.value.columns)
+    assert waiting[waiting["Status"] == "pending"]["Media"].tolist().count("uploaded ahead") == 1
+    assert all("Media" not in d.value.columns for d in at.dataframe if "Network's message" in d.value.columns
+               and "Due" in d.value.columns and "Last attempt" in d.value.columns)
+
+
 def test_workers_and_circuit_breakers_are_shown(app_as, ui_herald, fresh_cache) -> None:  # type: ignore[no-untyped-def]
     now = ui_herald.clock.now()
     circuits = {"twitter": {"state": "open", "failures": 5, "open_until": (now + timedelta(seconds=30)).isoformat(),
