@@ -22,6 +22,14 @@ three minutes long. Herald gives the ``/shorts/{id}`` URL when ``fileDetails`` s
 post type ``reel``, else when ``options`` say the video is ``vertical`` and ``duration_seconds``
 <= 180; everything else is ``/watch?v={id}``.
 
+Staging ahead (``stage``) opens the upload session before the scheduled time: opening it shows
+nothing to anyone (no video exists until the last byte arrives), so the publish starts with the
+bytes. The session was declared with the file's length and type and takes no other file: when
+the media fetched at publish time differs, or the session is gone before it has answered once
+(404/410: expired, or dropped), ``StagedMediaGone`` says so with nothing uploaded, and the
+publish is made again from the start. Only opening the session is staged, so the bytes, which
+take the time, still go up when the post is due.
+
 YouTube has no duplicate-content error at upload time; the nearest real signal is a video that
 processing *rejects* with ``rejectionReason: duplicate``, which is permanent here.
 
@@ -35,7 +43,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -47,6 +55,7 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -97,6 +106,10 @@ ANALYTICS_START_DATE = "2005-04-23"  # before any YouTube video: lifetime totals
 DAILY_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"})
 AUTH_REASONS = frozenset({"authError", "insufficientPermissions", "invalid_grant", "invalid_token"})
 _RANGE = re.compile(r"bytes=(\d+)-(\d+)")
+# Google's upload service keeps a resumable session for a week after it is opened (documented for
+# Cloud Storage and Drive; YouTube's guide and PLATFORMS.md §6 give no figure, the sandbox keeps
+# a week). A staged session is used for an hour less than that.
+SESSION_STAGING_TTL = timedelta(days=7) - timedelta(hours=1)
 
 
 def youtube_error(platform: str, response: httpx.Response, now: datetime) -> PlatformError:
@@ -138,6 +151,10 @@ def youtube_error(platform: str, response: httpx.Response, now: datetime) -> Pla
 class _SessionGone(Exception):
     """The upload session answered 404/410: it expired or was dropped; open a new one."""
 
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
 
 class YouTubeConnector(Connector):
     platform = "youtube"
@@ -162,14 +179,11 @@ class YouTubeConnector(Connector):
 
     # -- publishing
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
-        if request.post_type not in ("video", "reel"):
-            raise self.unsupported(request)
-        self.require_media(request)
-        metadata = video_metadata(request)
-        with fetch_media(request.media_urls[0], max_bytes=VIDEO_MAX_BYTES, allowed_kinds={"video"},
-                         allow_hosts=self.config.media_allow_hosts, client=self.http.client,
-                         platform=self.platform) as media:
-            response, video = self._upload(media, metadata, request, account.access_token)
+        metadata = self._checked_metadata(request)
+        with self._fetch_video(request) as media:
+            staged = self._staged_session(request.staged, media) if request.staged else None
+            response, video = self._upload(media, metadata, request, account.access_token,
+                                           staged=staged)
         video_id = require_str(self.platform, response, video, "id")
         self._check_upload_status(video_id, video)
         raw: dict[str, Any] = {"video": video}
@@ -180,6 +194,43 @@ class YouTubeConnector(Connector):
                 what=f"watching the processing of video {video_id}")
         return PublishResult(video_id, video_url(video_id, short=is_short(request, raw.get("processing"))),
                              raw)
+
+    staging_ttl = SESSION_STAGING_TTL
+
+    def stage(self, request: PublishRequest, account: AccountCredentials) -> dict[str, Any] | None:
+        """Open the upload session (the ``videos.insert`` call, which costs its quota now).
+
+        The session URI is a bearer capability: its ``upload_id`` alone authorises the bytes
+        (Google documents so for its upload service's Cloud Storage sessions; YouTube's guide does
+        not say otherwise, and the sandbox asks no token). Whoever reads it from the queue item,
+        where it is stored unencrypted, can complete the upload once with a file of their own,
+        under this post's title, description and privacy, until the session expires."""
+        metadata = self._checked_metadata(request)
+        with self._fetch_video(request) as media:
+            session = self._open_session(media, metadata, request, account.access_token)
+        return {"session": session, "size": media.size, "content_type": media.content_type}
+
+    def _checked_metadata(self, request: PublishRequest) -> dict[str, Any]:
+        if request.post_type not in ("video", "reel"):
+            raise self.unsupported(request)
+        self.require_media(request)
+        return video_metadata(request)
+
+    def _fetch_video(self, request: PublishRequest) -> FetchedMedia:
+        return fetch_media(request.media_urls[0], max_bytes=VIDEO_MAX_BYTES, allowed_kinds={"video"},
+                           allow_hosts=self.config.media_allow_hosts, client=self.http.client,
+                           platform=self.platform)
+
+    def _staged_session(self, staged: Mapping[str, Any], media: FetchedMedia) -> str:
+        """The session ``stage`` opened, if it was opened for this file: its length and type were
+        declared when it was opened, and it takes no other."""
+        declared = (staged.get("size"), staged.get("content_type"))
+        if declared != (media.size, media.content_type):
+            raise StagedMediaGone(
+                self.platform, f"the upload session staged ahead was opened for {declared[0]} "
+                f"bytes of {declared[1]}; the media is now {media.size} bytes of "
+                f"{media.content_type}")
+        return str(staged["session"])
 
     def _open_session(self, media: FetchedMedia, metadata: dict[str, Any],
                       request: PublishRequest, token: str) -> str:
@@ -201,19 +252,24 @@ class YouTubeConnector(Connector):
         return session
 
     def _upload(self, media: FetchedMedia, metadata: dict[str, Any], request: PublishRequest,
-                token: str) -> tuple[httpx.Response, dict[str, Any]]:
+                token: str, *, staged: str | None = None) -> tuple[httpx.Response, dict[str, Any]]:
         """Send the bytes, resuming after interruptions; returns the final answer and the
-        video resource."""
-        session = self._open_session(media, metadata, request, token)
+        video resource. A ``staged`` session that is gone before it answered once is
+        ``StagedMediaGone`` (nothing was uploaded); later, it is opened again as any other."""
+        session = staged or self._open_session(media, metadata, request, token)
         offset: int | None = 0  # None: ask the session how much it holds
         troubles = 0
+        answered = staged is None
         while True:
             try:
                 if offset is None:
                     result = self._probe(session, media.size, token)
                 else:
                     result = self._put_chunk(session, media, offset, token)
-            except _SessionGone:
+            except _SessionGone as gone:
+                if not answered:
+                    raise StagedMediaGone(self.platform, "the upload session staged ahead is gone "
+                                          "(expired or dropped)", status=gone.status) from None
                 troubles = self._trouble(troubles, "the upload session expired")
                 log.info("YouTube upload session gone; opening a new one")
                 session, offset = self._open_session(media, metadata, request, token), 0
@@ -223,6 +279,7 @@ class YouTubeConnector(Connector):
                 self.sleep(min(2.0 ** troubles, MAX_RESUME_WAIT_SECONDS))
                 offset = None
                 continue
+            answered = True
             if isinstance(result, tuple):
                 return result
             if offset is not None and result <= offset:
@@ -276,7 +333,7 @@ class YouTubeConnector(Connector):
         if response.status_code in (200, 201):
             return response, json_object(self.platform, response)
         if response.status_code in (404, 410):
-            raise _SessionGone()
+            raise _SessionGone(response.status_code)
         raise youtube_error(self.platform, response, self.now())
 
     def _check_upload_status(self, video_id: str, video: Mapping[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """YouTube specifics: the resumable upload (308 + Range, resuming after an interruption, lost
-sessions), quota until Pacific midnight, the daily upload cap, Shorts URLs, metadata checks,
-processing, Google OAuth and Analytics shares."""
+sessions), staging the upload session ahead, quota until Pacific midnight, the daily upload
+cap, Shorts URLs, metadata checks, processing, Google OAuth and Analytics shares."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from core.errors import (
     AuthPlatformError,
     PermanentPlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
     UnknownOutcome,
 )
 from core.platforms import AccountCredentials, PublishRequest
@@ -182,6 +183,127 @@ def test_only_a_lost_answer_to_the_last_chunk_is_an_unknown_outcome(
 
     found = connector.find_existing(video(), channel)
     assert found is not None and found.external_id == sandbox.posts("youtube")[0].id
+
+
+# --- staging the upload session ahead ---------------------------------------------------------
+
+
+def test_staging_opens_the_session_and_the_publish_starts_with_the_bytes(
+    connect: ConnectorFactory, sandbox: Sandbox, channel: AccountCredentials
+) -> None:
+    recorder = Recorder(sandbox)
+    connector = youtube(connect, transport=recorder)
+
+    staged = connector.stage(video(), channel)
+    assert staged is not None
+    assert (staged["size"], staged["content_type"]) == (SIZE, "video/mp4")
+    assert "upload_id=" in staged["session"]
+    assert recorder.uploads() == ["POST /upload/youtube/v3/videos"]
+    assert sandbox.posts("youtube") == []  # an open session is no video
+    recorder.calls.clear()
+
+    result = connector.publish(video(staged=staged), channel)
+
+    assert recorder.uploads() == ["bytes 0-262143/700000", "bytes 262144-524287/700000",
+                                  "bytes 524288-699999/700000"]  # no POST at due time
+    assert [p.id for p in sandbox.posts("youtube")] == [result.external_id]
+
+
+def test_a_file_that_changed_size_since_staging_is_staged_media_gone(
+    connect: ConnectorFactory, sandbox: Sandbox, channel: AccountCredentials
+) -> None:
+    replacement: list[str] = []
+
+    def replaced_file(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if replacement and request.url.path.startswith("/media/"):
+            return sandbox.handle(httpx.Request("GET", replacement[0]))
+        return response
+
+    recorder = Recorder(sandbox, replaced_file)
+    connector = youtube(connect, transport=recorder)
+    staged = connector.stage(video(), channel)
+    replacement.append(f"{MEDIA}/launch.mp4?bytes={SIZE + 1000}")  # re-exported at the same URL
+    recorder.calls.clear()
+
+    with pytest.raises(StagedMediaGone, match="opened for 700000 bytes"):
+        connector.publish(video(staged=staged), channel)
+
+    assert recorder.uploads() == []  # nothing went to the session
+    assert sandbox.posts("youtube") == []
+
+
+def test_a_staged_session_that_expired_is_staged_media_gone_with_nothing_uploaded(
+    connect: ConnectorFactory, sandbox: Sandbox, channel: AccountCredentials, clock: FixedClock
+) -> None:
+    recorder = Recorder(sandbox)
+    connector = youtube(connect, transport=recorder)
+    staged = connector.stage(video(), channel)
+    recorder.calls.clear()
+    clock.advance(timedelta(days=7))  # Google keeps a session for a week
+
+    with pytest.raises(StagedMediaGone) as caught:
+        connector.publish(video(staged=staged), channel)
+
+    assert caught.value.status == 404
+    assert recorder.uploads() == ["bytes 0-262143/700000"]  # answered 404, not re-opened
+    assert sandbox.posts("youtube") == []
+    assert connector.staging_ttl is not None and connector.staging_ttl < timedelta(days=7)
+
+
+def test_a_staged_session_gone_after_an_interruption_before_any_answer_is_staged_media_gone(
+    connect: ConnectorFactory, sandbox: Sandbox, channel: AccountCredentials, clock: FixedClock
+) -> None:
+    recorder = Recorder(sandbox)
+    connector = youtube(connect, transport=recorder)
+    staged = connector.stage(video(), channel)
+    recorder.calls.clear()
+    clock.advance(timedelta(days=7))
+    sandbox.inject("youtube", "timeout", on="upload")  # the first chunk gets no answer
+
+    with pytest.raises(StagedMediaGone):
+        connector.publish(video(staged=staged), channel)
+
+    assert recorder.uploads() == ["bytes 0-262143/700000", "bytes */700000"]  # probe: 404
+    assert sandbox.posts("youtube") == []
+
+
+def test_a_staged_upload_interrupted_midway_resumes_within_its_session(
+    connect: ConnectorFactory, sandbox: Sandbox, channel: AccountCredentials
+) -> None:
+    recorder = Recorder(sandbox)
+    connector = youtube(connect, transport=recorder)
+    staged = connector.stage(video(), channel)
+    recorder.calls.clear()
+    sandbox.inject("youtube", "timeout", on="upload", skip=1)  # the second chunk never lands
+
+    result = connector.publish(video(staged=staged), channel)
+
+    assert recorder.uploads() == [
+        "bytes 0-262143/700000", "bytes 262144-524287/700000",  # no answer
+        "bytes */700000",  # the staged session holds bytes 0-262143
+        "bytes 262144-524287/700000", "bytes 524288-699999/700000"]
+    assert [p.id for p in sandbox.posts("youtube")] == [result.external_id]
+
+
+def test_a_staged_session_that_expires_after_answering_is_opened_again_like_any_other(
+    connect: ConnectorFactory, clock: FixedClock
+) -> None:
+    sandbox = Sandbox(clock=clock, config=SandboxConfig(
+        limits={"youtube": {"upload_session_seconds": 1}}))
+    account = YT.register(sandbox)
+    recorder = Recorder(sandbox)
+    connector = youtube(connect, sandbox=sandbox, transport=recorder)
+    staged = connector.stage(video(), account)
+    recorder.calls.clear()
+    sandbox.inject("youtube", "timeout", on="upload", skip=1)
+
+    connector.publish(video(staged=staged), account)  # the first chunk lands at once
+
+    uploads = recorder.uploads()
+    assert uploads[:3] == ["bytes 0-262143/700000", "bytes 262144-524287/700000", "bytes */700000"]
+    assert uploads[3:] == ["POST /upload/youtube/v3/videos", "bytes 0-262143/700000",
+                           "bytes 262144-524287/700000", "bytes 524288-699999/700000"]
+    assert len(sandbox.posts("youtube")) == 1
 
 
 # --- processing, metadata, Shorts ------------------------------------------------------------
