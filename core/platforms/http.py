@@ -47,6 +47,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(
 SECRET_PARAMS = frozenset({
     "access_token", "fb_exchange_token", "client_secret", "code", "code_verifier",
     "refresh_token", "token", "input_token", "password", "signature", "sig", "oauth_token",
+    "upload_id",  # a resumable upload session's id: whoever has it can finish the upload
 })
 BODY_EXCERPT_CHARS = 2000
 

@@ -487,7 +487,8 @@ class PublishingService(Service):
             scheduled_at=post.scheduled_at, idempotency_key=item.idempotency_key,
         )
         if item.staged:
-            request = replace(request, staged=usable_staging(item.staged, request, account.account_id, self.now()))
+            request = replace(request, staged=usable_staging(item.staged, request, account.account_id, self.now(),
+                                                             self.accounts.cipher))
         already = (PublishResult(done.platform_post_id_external or "", done.post_url or "", {})
                    if done is not None else None)
         return _Context(request, creds, account.account_id, already)

@@ -5,8 +5,9 @@ published; on Snapchat the media is encrypted, uploaded in parts and processed; 
 uploaded first. Done when the post falls due, that work makes the post late (Instagram's and
 Snapchat's processing can take minutes) and crowds out the posts due at the same moment. So a
 queue item due within ``HERALD_STAGE_AHEAD_SECONDS`` is staged: ``Connector.stage`` does that
-work and returns handles (a container id, a media id), stored on the item; when the item falls
-due, ``publish`` starts with the publishing call.
+work and returns handles (a container id, a media id, an upload session), stored on the item
+encrypted like tokens (some are capabilities); when the item falls due, ``publish`` starts with
+the publishing call.
 
 Staging never decides an item's fate. It leaves the item ``pending``; publishing claims it when
 due whatever its stage state; and whatever goes wrong while staging (a network error, a worker
@@ -25,6 +26,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
@@ -36,6 +38,7 @@ from core.errors import PlatformError
 from core.platforms.base import PublishRequest
 from core.platforms.registry import available_platforms
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem
+from core.services.secrets import InvalidToken, TokenCipher
 
 if TYPE_CHECKING:
     from core.services.publishing import PublishingService, PublishJob
@@ -62,26 +65,26 @@ def fingerprint(request: PublishRequest, account_id: uuid.UUID) -> str:
 
 
 def staging_record(handles: Mapping[str, Any], request: PublishRequest, account_id: uuid.UUID,
-                   now: datetime, ttl: timedelta) -> dict[str, Any]:
-    """The JSON stored on the queue item."""
-    return {"handles": dict(handles), "fingerprint": fingerprint(request, account_id),
+                   now: datetime, ttl: timedelta, cipher: TokenCipher) -> dict[str, Any]:
+    """The JSON stored on the queue item. The handles are encrypted like tokens: some are
+    capabilities (a YouTube or TikTok upload URL lets whoever holds it finish the upload)."""
+    return {"sealed": cipher.encrypt(json.dumps(dict(handles))), "fingerprint": fingerprint(request, account_id),
             "staged_at": now.isoformat(), "expires_at": (now + ttl).isoformat()}
 
 
 def usable_staging(record: Mapping[str, Any], request: PublishRequest, account_id: uuid.UUID,
-                   now: datetime) -> dict[str, Any] | None:
+                   now: datetime, cipher: TokenCipher) -> dict[str, Any] | None:
     """The handles of ``record`` if they were staged for this very request and account and the
     network still keeps them for a while; else ``None`` (publish whole)."""
     try:
-        handles = record["handles"]
         expires_at = datetime.fromisoformat(str(record["expires_at"]))
-        same = record["fingerprint"] == fingerprint(request, account_id)
-    except (KeyError, TypeError, ValueError):
+        if record["fingerprint"] != fingerprint(request, account_id) or expires_at - now < MIN_REMAINING_LIFE:
+            return None
+        handles = json.loads(cipher.decrypt(str(record["sealed"])))
+    except (KeyError, TypeError, ValueError, InvalidToken):
         log.warning("ignoring an unreadable staging record for %s post %s", request.platform, request.post_id)
         return None
-    if not same or not isinstance(handles, dict) or expires_at - now < MIN_REMAINING_LIFE:
-        return None
-    return handles
+    return handles if isinstance(handles, dict) else None
 
 
 class Stager:
@@ -115,11 +118,16 @@ class Stager:
             thread.start()
         log.info("worker %s stages media up to %s ahead on %d threads", self.worker_id, self.ahead, self.threads)
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = 2.0) -> None:
+        """Stop claiming, and give the stagings in hand a moment to finish (not longer: one
+        waiting for media processing could take minutes, and its item is published whole)."""
         self._stop.set()
         self._freed.set()
         for _ in range(self.threads):
             self._work.put(None)
+        deadline = time.monotonic() + grace_seconds
+        for thread in self._started:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def run_once(self) -> dict[str, int]:
         """Claim what is due for staging and stage it here, one after the other (tests, ``--once``)."""
@@ -191,7 +199,8 @@ class Stager:
             log.exception("could not record the staging of queue item %s", item.queue_id)
             recorded = False
         outcome = state if recorded else "superseded"
-        self.counts[outcome] += 1
+        with self._lock:  # read by the heartbeat
+            self.counts[outcome] += 1
         if outcome == "staged":
             log.info("staged %s post %s ahead of %s", item.platform, item.post_id, item.scheduled_for.isoformat())
         return outcome
@@ -211,4 +220,4 @@ class Stager:
         if handles is None:
             return "nothing", None
         return "staged", staging_record(handles, request, ctx.account_id, self.publishing.now(),
-                                        connector.staging_ttl)
+                                        connector.staging_ttl, self.publishing.accounts.cipher)

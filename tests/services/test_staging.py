@@ -4,11 +4,13 @@ while staging, the post is still published, once, whole."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from core.db.models import PublishAttempt, PublishingQueueItem
@@ -39,6 +41,11 @@ def _row(herald, team: Team, post_id) -> PublishingQueueItem:  # type: ignore[no
         return row
 
 
+def _handles(herald, row: PublishingQueueItem) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    assert row.staged is not None and "handles" not in row.staged  # stored sealed, like tokens
+    return dict(json.loads(herald.accounts.cipher.decrypt(row.staged["sealed"])))
+
+
 def _calls(sandbox) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
     """Every call the sandbox answers from now on, as ``(platform, method, path)``."""
     calls: list[tuple[str, str, str]] = []
@@ -66,8 +73,8 @@ def test_media_due_soon_is_staged_ahead_and_goes_out_with_one_call(herald, sandb
     assert sandbox.posts() == []  # nothing shows before its time
     rows = {p: _row(herald, team, post.post_id) for p, post in posts.items()}
     assert {p: (r.status, r.stage_state) for p, r in rows.items()} == dict.fromkeys(posts, ("pending", "staged"))
-    assert set(rows["instagram"].staged["handles"]) == {"container"}
-    assert set(rows["snapchat"].staged["handles"]) == {"media_id"}
+    assert set(_handles(herald, rows["instagram"])) == {"container"}
+    assert set(_handles(herald, rows["snapchat"])) == {"media_id"}
     calls = _calls(sandbox)
     herald.clock.set(AT)
 
@@ -85,7 +92,7 @@ def test_an_edit_after_staging_stages_again_and_publishes_the_edit(herald, sandb
     connect_sandbox_account(herald, sandbox, team, "instagram")
     post = _approved(herald, team)
     assert _stager(herald).run_once() == {"staged": 1}
-    first = _row(herald, team, post.post_id).staged
+    first = _handles(herald, _row(herald, team, post.post_id))
 
     herald.scheduling.update_post(team.editor, post.post_id, {"content": "New product photo, edited"}, force=True)
     if herald.scheduling.get_post(team.viewer, post.post_id).approval_status != "approved":
@@ -93,19 +100,24 @@ def test_an_edit_after_staging_stages_again_and_publishes_the_edit(herald, sandb
 
     assert _row(herald, team, post.post_id).stage_state is None
     assert _stager(herald).run_once() == {"staged": 1}
-    assert _row(herald, team, post.post_id).staged["handles"] != first["handles"]
+    assert _handles(herald, _row(herald, team, post.post_id)) != first
     herald.clock.set(AT)
     assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
     assert [p.text for p in sandbox.posts("instagram")] == ["New product photo, edited"]
 
 
-def test_what_was_staged_for_another_version_of_the_post_is_not_used(herald, sandbox, team: Team) -> None:
+@pytest.mark.parametrize("tampered", [
+    {"fingerprint": "0" * 64},  # as if the caption changed behind the queue's back
+    {"sealed": "not a sealed record"},  # or the record cannot be read (another secret key)
+])
+def test_what_was_staged_for_another_version_of_the_post_is_not_used(
+        herald, sandbox, team: Team, tampered: dict[str, str]) -> None:
     connect_sandbox_account(herald, sandbox, team, "instagram")
     post = _approved(herald, team)
     assert _stager(herald).run_once() == {"staged": 1}
-    with herald.db.unit_of_work(team.org.org_id) as uow:  # as if the caption changed behind the queue's back
+    with herald.db.unit_of_work(team.org.org_id) as uow:
         row = uow.session.scalars(select(PublishingQueueItem)).one()
-        row.staged = {**row.staged, "fingerprint": "0" * 64}
+        row.staged = {**row.staged, **tampered}
         uow.commit()
     herald.clock.set(AT)
 
@@ -121,7 +133,8 @@ def test_staged_media_the_network_no_longer_has_is_made_again(herald, sandbox, t
     assert _stager(herald).run_once() == {"staged": 1}
     with herald.db.unit_of_work(team.org.org_id) as uow:
         row = uow.session.scalars(select(PublishingQueueItem)).one()
-        row.staged = {**row.staged, "handles": {"container": "17880000000000999"}}  # no such container
+        sealed = herald.accounts.cipher.encrypt(json.dumps({"container": "17880000000000999"}))  # no such container
+        row.staged = {**row.staged, "sealed": sealed}
         uow.commit()
     herald.clock.set(AT)
 
