@@ -14,14 +14,22 @@ and ``status/fetch`` is polled until ``PUBLISH_COMPLETE``; the public id is
 ``publicaly_available_post_id`` (sic). Once TikTok has everything it needs (the last chunk, or a
 pull init) the post will appear on its own, so trouble after that point is an ``UnknownOutcome``
 to reconcile, never a reason to publish again. Refresh tokens rotate.
+
+Staging ahead (``stage``) reads ``creator_info`` before the scheduled time and keeps the answer.
+For a ``FILE_UPLOAD`` video it also makes the init and sends every chunk but the last: nothing is
+posted until the last chunk arrives, so the publish is that last ``PUT`` and the status polls.
+A pull init (video or photos) is itself the publishing call and is left for the due time. An
+upload URL lasts an hour; the staged upload is used only if the video's bytes are still the
+ones staged, and an upload TikTok refuses (expired, unknown) is ``StagedMediaGone``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,6 +40,7 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
     UnknownOutcome,
 )
 from core.platforms.base import (
@@ -73,6 +82,20 @@ QUERY_FIELDS = "id,title,video_description,create_time,share_url,like_count,comm
 LIST_FIELDS = "id,title,video_description,create_time,share_url"
 VIDEO_OPTIONS = ("video_cover_timestamp_ms", "brand_content_toggle", "brand_organic_toggle", "is_aigc")
 PHOTO_OPTIONS = ("auto_add_music", "brand_content_toggle", "brand_organic_toggle")
+# What publishing needs of creator_info's answer, kept when it is read ahead of time.
+CREATOR_KEYS = ("creator_username", "privacy_level_options", "comment_disabled", "duet_disabled",
+                "stitch_disabled", "max_video_post_duration_sec")
+# An upload URL is valid for an hour from the init (TikTok's API reference as third parties quote
+# it; PLATFORMS.md is silent; the sandbox's UPLOAD_TTL). What was staged is used for 45 minutes:
+# the chunks sent while staging come out of that hour, and the last chunk of a late post must
+# still arrive in time.
+STAGING_TTL = timedelta(minutes=45)
+# The upload is staged only for a post due this soon; one due later gets creator_info alone.
+UPLOAD_STAGE_AHEAD = timedelta(minutes=30)
+# TikTok's answers to a PUT on an upload it no longer takes: the URL expired or is unknown, or
+# the upload is not where it was left (416). The PUT carries no access token, so 401 is the URL.
+UPLOAD_GONE_STATUSES = frozenset({401, 403, 404, 410, 416})
+PRIVACY_MISMATCH = "privacy_level_option_mismatch"
 
 
 @dataclass(frozen=True)
@@ -104,6 +127,42 @@ class ChunkPolicy:
         spans = [(i * chunk, (i + 1) * chunk - 1) for i in range(count)]
         spans[-1] = (spans[-1][0], size - 1)
         return spans
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """A ``FILE_UPLOAD`` made ahead of time: the init's ``publish_id`` and ``upload_url``, the
+    declared chunk plan, and the first ``sent_bytes`` of the video already uploaded (their
+    SHA-256, so the video sent at due time is known to be the same one)."""
+
+    publish_id: str
+    upload_url: str
+    video_size: int
+    chunk_size: int
+    total_chunk_count: int
+    sent_bytes: int
+    sent_sha256: str
+
+    @classmethod
+    def from_handles(cls, value: object) -> StagedUpload | None:
+        """The staged upload in ``value``, or ``None`` if there is none (or it is unreadable:
+        then the video is uploaded whole, as nothing of it has been sent yet)."""
+        if not isinstance(value, Mapping):
+            return None
+        try:
+            upload = cls(str(value["publish_id"]), str(value["upload_url"]), int(value["video_size"]),
+                         int(value["chunk_size"]), int(value["total_chunk_count"]),
+                         int(value["sent_bytes"]), str(value["sent_sha256"]))
+        except (KeyError, TypeError, ValueError):
+            upload = None
+        if upload is None or min(upload.chunk_size, upload.total_chunk_count) < 1 or not (
+                0 <= upload.sent_bytes < upload.video_size):
+            log.warning("ignoring an unreadable staged TikTok upload")
+            return None
+        return upload
+
+    def spans(self) -> list[tuple[int, int]]:
+        return ChunkPolicy.ranges(self.video_size, self.chunk_size, self.total_chunk_count)
 
 
 def tiktok_error(platform: str, response: httpx.Response, now: datetime) -> PlatformError:
@@ -156,6 +215,25 @@ def _int(value: object) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
+def _offered(creator: Mapping[str, Any]) -> list[str]:
+    return [str(o) for o in creator.get("privacy_level_options") or [] if o]
+
+
+def _pulled(request: PublishRequest) -> bool:
+    return str(request.options.get("source") or "FILE_UPLOAD").upper() == "PULL_FROM_URL"
+
+
+def _digest(media: FetchedMedia, length: int) -> str:
+    """SHA-256 of the first ``length`` bytes of ``media``."""
+    digest = hashlib.sha256()
+    media.file.seek(0)
+    left = length
+    while left > 0 and (block := media.file.read(min(left, 1024 * 1024))):
+        digest.update(block)
+        left -= len(block)
+    return digest.hexdigest()
+
+
 class TikTokConnector(Connector):
     platform = "tiktok"
     default_scopes = ("user.info.basic", "user.info.profile", "video.publish", "video.upload",
@@ -189,24 +267,43 @@ class TikTokConnector(Connector):
         return value
 
     # -- publishing
+    staging_ttl = STAGING_TTL
+
+    def stage(self, request: PublishRequest, account: AccountCredentials) -> dict[str, Any] | None:
+        """creator_info's answer; for a ``FILE_UPLOAD`` video due within
+        ``UPLOAD_STAGE_AHEAD`` also the init and every chunk but the last (``StagedUpload``)."""
+        photo = self._check(request)
+        creator = self._creator(account.access_token)
+        handles: dict[str, Any] = {"creator": creator}
+        due = request.scheduled_at
+        if photo or _pulled(request) or (due is not None and due - self.now() > UPLOAD_STAGE_AHEAD):
+            return handles
+        privacy = choose_privacy(request.options.get("privacy_level"), _offered(creator))
+        handles["upload"] = asdict(self._stage_upload(request, creator, privacy, account.access_token))
+        return handles
+
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
-        if request.post_type not in ("video", "reel", "image", "carousel"):
-            raise self.unsupported(request)
-        self.require_media(request)
-        photo = request.post_type in ("image", "carousel")
-        if (photo and set(request.kinds) != {"image"}) or (not photo and request.kinds != ["video"]):
-            raise PermanentPlatformError(self.platform, "TikTok posts are one video, or 1-35 "
-                                         "photos (JPEG/WEBP); they cannot be mixed")
+        photo = self._check(request)
         token = account.access_token
-        creator = _data(self.call("POST", "v2/post/publish/creator_info/query/", token=token))
-        offered = [str(o) for o in creator.get("privacy_level_options") or [] if o]
-        if not offered:
-            raise PermanentPlatformError(
-                self.platform, "answered creator_info without data.privacy_level_options; "
-                "without them no valid privacy level can be chosen")
-        privacy = choose_privacy(request.options.get("privacy_level"), offered)
-        publish_id = (self._photos(request, creator, privacy, token) if photo
-                      else self._video(request, creator, privacy, token))
+        staged = request.staged or {}
+        read_ahead = staged.get("creator")
+        creator = (read_ahead if isinstance(read_ahead, Mapping) and _offered(read_ahead)
+                   else self._creator(token))
+        privacy = choose_privacy(request.options.get("privacy_level"), _offered(creator))
+        upload = StagedUpload.from_handles(staged.get("upload"))
+        try:
+            if photo:
+                publish_id = self._photos(request, creator, privacy, token)
+            elif upload is not None and not _pulled(request):
+                publish_id = self._finish_upload(request, upload)
+            else:
+                publish_id = self._video(request, creator, privacy, token)
+        except PermanentPlatformError as exc:
+            if creator is read_ahead and exc.network_code == PRIVACY_MISMATCH:  # a stale read
+                raise StagedMediaGone(self.platform, f"the creator's privacy options changed since "
+                                      f"they were read ahead: {exc.network_message}", status=exc.status,
+                                      network_code=exc.network_code) from exc
+            raise
         status = self._await_publish(publish_id, token)
         username = str(creator.get("creator_username") or account.username)
         public = [str(i) for i in status.get("publicaly_available_post_id") or [] if i]
@@ -214,6 +311,27 @@ class TikTokConnector(Connector):
         if not public:  # private posts have no public id
             return PublishResult(publish_id, f"{WEB}/@{username}", raw)
         return PublishResult(public[0], post_url(username, public[0], photo=photo), raw)
+
+    def _check(self, request: PublishRequest) -> bool:
+        """Refuse what TikTok cannot post; ``True`` for a photo post, ``False`` for a video."""
+        if request.post_type not in ("video", "reel", "image", "carousel"):
+            raise self.unsupported(request)
+        self.require_media(request)
+        photo = request.post_type in ("image", "carousel")
+        if (photo and set(request.kinds) != {"image"}) or (not photo and request.kinds != ["video"]):
+            raise PermanentPlatformError(self.platform, "TikTok posts are one video, or 1-35 "
+                                         "photos (JPEG/WEBP); they cannot be mixed")
+        return photo
+
+    def _creator(self, token: str) -> dict[str, Any]:
+        """What publishing needs of creator_info (``CREATOR_KEYS``)."""
+        data = _data(self.call("POST", "v2/post/publish/creator_info/query/", token=token))
+        creator = {key: data[key] for key in CREATOR_KEYS if key in data}
+        if not _offered(creator):
+            raise PermanentPlatformError(
+                self.platform, "answered creator_info without data.privacy_level_options; "
+                "without them no valid privacy level can be chosen")
+        return creator
 
     def _flags(self, request: PublishRequest, creator: Mapping[str, Any],
                names: Sequence[str]) -> dict[str, Any]:
@@ -227,42 +345,84 @@ class TikTokConnector(Connector):
 
     def _video(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
                token: str) -> str:
-        post_info = {"title": request.text, "privacy_level": privacy,
-                     **self._flags(request, creator, ("disable_duet", "disable_comment",
-                                                      "disable_stitch")),
-                     **{k: request.options[k] for k in VIDEO_OPTIONS if k in request.options}}
-        url = request.media_urls[0]
-        if str(request.options.get("source") or "FILE_UPLOAD").upper() == "PULL_FROM_URL":
+        if _pulled(request):
             body = self.call("POST", "v2/post/publish/video/init/", token=token, json={
-                "post_info": post_info, "source_info": {"source": "PULL_FROM_URL", "video_url": url}},
+                "post_info": self._video_info(request, creator, privacy),
+                "source_info": {"source": "PULL_FROM_URL", "video_url": request.media_urls[0]}},
                 outcome_critical=True)
             return str(self._required(body, "publish_id", "the video init"))
-        with fetch_media(url, max_bytes=VIDEO_MAX_BYTES, allowed_kinds={"video"},
-                         allow_hosts=self.config.media_allow_hosts, client=self.http.client,
-                         platform=self.platform) as media:
-            chunk, count = self.chunks.plan(media.size)
-            body = self.call("POST", "v2/post/publish/video/init/", token=token, json={
-                "post_info": post_info, "source_info": {
-                    "source": "FILE_UPLOAD", "video_size": media.size, "chunk_size": chunk,
-                    "total_chunk_count": count}})
-            publish_id = str(self._required(body, "publish_id", "the video init"))
-            upload_url = str(self._required(body, "upload_url", "the video init"))
-            self._upload(media, upload_url, chunk, count)
-        return publish_id
+        with self._fetch_video(request) as media:
+            upload = self._init_upload(request, creator, privacy, token, media)
+            self._upload(media, upload.upload_url, upload.spans())
+        return upload.publish_id
 
-    def _upload(self, media: FetchedMedia, upload_url: str, chunk: int, count: int) -> None:
-        """``PUT`` each chunk in order with ``Content-Range``; 206 until the last, then 201.
-        The last chunk hands the post to TikTok: a lost answer there is an unknown outcome."""
-        spans = ChunkPolicy.ranges(media.size, chunk, count)
-        for index, (first, last) in enumerate(spans):
+    def _stage_upload(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
+                      token: str) -> StagedUpload:
+        """Init a ``FILE_UPLOAD`` and send every chunk but the last: nothing is posted yet."""
+        with self._fetch_video(request) as media:
+            upload = self._init_upload(request, creator, privacy, token, media)
+            spans = upload.spans()
+            self._upload(media, upload.upload_url, spans[:-1])
+            sent = spans[-1][0]
+            return replace(upload, sent_bytes=sent, sent_sha256=_digest(media, sent))
+
+    def _finish_upload(self, request: PublishRequest, upload: StagedUpload) -> str:
+        """Send the chunks of a staged upload still missing (the last one posts the video),
+        once the video is known to be the one whose first chunks were sent."""
+        with self._fetch_video(request) as media:
+            if media.size != upload.video_size or _digest(media, upload.sent_bytes) != upload.sent_sha256:
+                raise StagedMediaGone(self.platform, f"the video at {request.media_urls[0][:200]} "
+                                      f"changed since it was staged ahead ({media.size} bytes now, "
+                                      f"{upload.video_size} then; the first {upload.sent_bytes} "
+                                      "were compared)")
+            spans = [span for span in upload.spans() if span[0] >= upload.sent_bytes]
+            self._upload(media, upload.upload_url, spans, staged=True)
+        return upload.publish_id
+
+    def _fetch_video(self, request: PublishRequest) -> FetchedMedia:
+        return fetch_media(request.media_urls[0], max_bytes=VIDEO_MAX_BYTES, allowed_kinds={"video"},
+                           allow_hosts=self.config.media_allow_hosts, client=self.http.client,
+                           platform=self.platform)
+
+    def _video_info(self, request: PublishRequest, creator: Mapping[str, Any],
+                    privacy: str) -> dict[str, Any]:
+        return {"title": request.text, "privacy_level": privacy,
+                **self._flags(request, creator, ("disable_duet", "disable_comment", "disable_stitch")),
+                **{k: request.options[k] for k in VIDEO_OPTIONS if k in request.options}}
+
+    def _init_upload(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
+                     token: str, media: FetchedMedia) -> StagedUpload:
+        """The ``FILE_UPLOAD`` init for ``media`` (nothing of it sent yet)."""
+        chunk, count = self.chunks.plan(media.size)
+        body = self.call("POST", "v2/post/publish/video/init/", token=token, json={
+            "post_info": self._video_info(request, creator, privacy), "source_info": {
+                "source": "FILE_UPLOAD", "video_size": media.size, "chunk_size": chunk,
+                "total_chunk_count": count}})
+        return StagedUpload(str(self._required(body, "publish_id", "the video init")),
+                            str(self._required(body, "upload_url", "the video init")),
+                            media.size, chunk, count, 0, _digest(media, 0))
+
+    def _upload(self, media: FetchedMedia, upload_url: str, spans: Sequence[tuple[int, int]], *,
+                staged: bool = False) -> None:
+        """``PUT`` each chunk of ``spans`` in order with ``Content-Range``; 206 until the last,
+        then 201. The last chunk hands the post to TikTok: a lost answer there is an unknown
+        outcome. A ``staged`` upload TikTok no longer takes is ``StagedMediaGone``."""
+        for first, last in spans:
             media.file.seek(first)
             response = self.http.send(
                 "PUT", upload_url, content=media.file.read(last - first + 1),
                 headers={"Content-Type": media.content_type,
                          "Content-Range": f"bytes {first}-{last}/{media.size}"},
-                outcome_critical=index == len(spans) - 1)
-            if response.status_code >= 400:
-                raise tiktok_error(self.platform, response, self.now())
+                outcome_critical=last == media.size - 1)
+            if response.status_code < 400:
+                continue
+            error = tiktok_error(self.platform, response, self.now())
+            if staged and response.status_code in UPLOAD_GONE_STATUSES:
+                raise StagedMediaGone(self.platform, f"the upload staged ahead was refused: "
+                                      f"{error.network_message}", status=error.status,
+                                      network_code=error.network_code,
+                                      response_body=error.response_body) from error
+            raise error
 
     def _photos(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
                 token: str) -> str:

@@ -5,7 +5,9 @@ limits, PKCE and rotating refresh tokens."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -16,11 +18,12 @@ from core.errors import (
     AuthPlatformError,
     PermanentPlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
     UnknownOutcome,
 )
 from core.platforms import AccountCredentials, PollPolicy, PublishRequest
 from core.platforms.sandbox import Sandbox, SandboxConfig
-from core.platforms.tiktok import ChunkPolicy, TikTokConnector, choose_privacy
+from core.platforms.tiktok import UPLOAD_STAGE_AHEAD, ChunkPolicy, TikTokConnector, choose_privacy
 from tests.platforms.conftest import NOW, ConnectorFactory, FakeSleep
 from tests.platforms.contract import CASES, IMAGE, MEDIA, VIDEO
 from tests.platforms.recording import Recorder
@@ -62,6 +65,24 @@ def photos(*urls: str, text: str = "Our new office", **kwargs: object) -> Publis
 
 def job_of(sandbox: Sandbox, publish_id: str) -> dict[str, object]:
     return sandbox.networks["tiktok"].jobs[publish_id]  # type: ignore[attr-defined, no-any-return]
+
+
+def record_calls(tt: TikTokConnector) -> list[tuple[str, str, bool]]:
+    """Every call ``tt`` sends from now on as ``(method, path, publishing)``."""
+    calls: list[tuple[str, str, bool]] = []
+    send = tt.http.send
+
+    def recording(method: str, url: str, *args: Any, **kwargs: Any) -> httpx.Response:
+        calls.append((method, urlsplit(url).path, bool(kwargs.get("outcome_critical"))))
+        return send(method, url, *args, **kwargs)
+
+    tt.http.send = recording  # type: ignore[method-assign]
+    return calls
+
+
+def status_polls(calls: list[tuple[str, str, bool]]) -> bool:
+    return bool(calls) and all(path.endswith("/status/fetch/") and not critical
+                               for _, path, critical in calls)
 
 
 # --- privacy ---------------------------------------------------------------------------------
@@ -452,3 +473,195 @@ def test_refresh_tokens_rotate_and_the_old_one_is_rejected(
     assert caught.value.network_code == "invalid_grant"
     assert len({account.refresh_token, first.refresh_token, second.refresh_token}) == 3
     assert first.expires_at == NOW + timedelta(hours=2)
+
+
+# --- staging ahead of the scheduled time -------------------------------------------------------
+
+
+def test_a_staged_video_goes_out_with_its_last_chunk_and_status_polls(
+    connect: ConnectorFactory, clock: FixedClock
+) -> None:
+    sandbox = small_sandbox(clock)
+    recorder = Recorder(sandbox)
+    tt = connector(connect, sandbox, recorder)
+    account = creator(sandbox)
+    request = video(3500)
+
+    staged = tt.stage(request, account)
+
+    assert staged is not None and set(staged) == {"creator", "upload"}
+    assert json.loads(json.dumps(staged)) == staged
+    assert [q.headers["content-range"] for q, _ in recorder.to("PUT", "/upload/video/")] == [
+        "bytes 0-999/3500", "bytes 1000-1999/3500"]  # every chunk but the last
+    assert sandbox.posts("tiktok") == []
+    ahead = len(recorder.calls)
+    calls = record_calls(tt)
+    clock.advance(timedelta(minutes=15))
+
+    result = tt.publish(replace(request, staged=staged), account)
+
+    assert calls[0] == ("PUT", "/tiktok/upload/video/", True)
+    assert status_polls(calls[1:])
+    [(last, answer)] = [(q, r) for q, r in recorder.calls[ahead:] if q.method == "PUT"]
+    assert (last.headers["content-range"], answer.status_code) == ("bytes 2000-3499/3500", 201)
+    assert result.raw["publish_id"] == staged["upload"]["publish_id"]
+    assert [p.id for p in sandbox.posts("tiktok")] == [result.external_id]
+    assert sandbox.posts("tiktok")[0].text == request.text
+
+
+def test_a_staged_photo_post_makes_only_its_init_when_due(
+    connect: ConnectorFactory, sandbox: Sandbox
+) -> None:
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    request = photos()
+
+    staged = tt.stage(request, account)
+    calls = record_calls(tt)
+    result = tt.publish(replace(request, staged=staged), account)
+
+    assert staged is not None and set(staged) == {"creator"}  # the init would post the photos
+    assert staged["creator"]["privacy_level_options"]
+    assert calls[0] == ("POST", "/tiktok/v2/post/publish/content/init/", True)
+    assert status_polls(calls[1:])
+    assert [p.id for p in sandbox.posts("tiktok")] == [result.external_id]
+
+
+def test_a_pulled_video_stages_only_creator_info(connect: ConnectorFactory, sandbox: Sandbox) -> None:
+    tt = connector(connect, sandbox)
+    request = PublishRequest("p", "tiktok", "video", "Pulled", media_urls=(VIDEO,),
+                             options={"source": "PULL_FROM_URL"})
+
+    staged = tt.stage(request, creator(sandbox))
+
+    assert staged is not None and set(staged) == {"creator"}
+    assert sandbox.networks["tiktok"].jobs == {}  # type: ignore[attr-defined]
+
+
+def test_a_video_due_later_than_its_upload_would_last_stages_only_creator_info(
+    connect: ConnectorFactory, clock: FixedClock
+) -> None:
+    sandbox = small_sandbox(clock)
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    request = replace(video(), scheduled_at=NOW + UPLOAD_STAGE_AHEAD + timedelta(minutes=1))
+
+    staged = tt.stage(request, account)
+    calls = record_calls(tt)
+    tt.publish(replace(request, staged=staged), account)
+
+    assert staged is not None and set(staged) == {"creator"}
+    assert [path for _, path, _ in calls[:2]] == ["/tiktok/v2/post/publish/video/init/",
+                                                  "/tiktok/upload/video/"]  # no creator_info
+
+
+@pytest.mark.parametrize("changed", [
+    f"{MEDIA}/clip.mp4?bytes=3600",  # another size
+    f"{MEDIA}/other.mp4?bytes=3500",  # the same size, other bytes
+], ids=["size", "bytes"])
+def test_a_video_changed_since_it_was_staged_is_staged_media_gone(
+    connect: ConnectorFactory, clock: FixedClock, changed: str
+) -> None:
+    sandbox = small_sandbox(clock)
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    staged = tt.stage(video(3500), account)
+    now = replace(video(), media_urls=(changed,))  # what the post's URL serves when due
+    calls = record_calls(tt)
+
+    with pytest.raises(StagedMediaGone, match="changed since it was staged"):
+        tt.publish(replace(now, staged=staged), account)
+
+    assert calls == []  # refused before any call: nothing sent
+    assert sandbox.posts("tiktok") == []
+    result = tt.publish(now, account)  # what the service does next: publish from the start
+    assert [p.id for p in sandbox.posts("tiktok")] == [result.external_id]
+
+
+def test_an_expired_upload_url_is_staged_media_gone_and_nothing_is_posted(
+    connect: ConnectorFactory, clock: FixedClock
+) -> None:
+    sandbox = small_sandbox(clock)
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    request = video(3500)
+    staged = tt.stage(request, account)
+    assert staged is not None
+    clock.advance(timedelta(hours=1))  # TikTok's upload URLs last an hour
+
+    with pytest.raises(StagedMediaGone) as caught:
+        tt.publish(replace(request, staged=staged), account)
+
+    assert (caught.value.status, caught.value.network_code) == (403, "invalid_file_upload")
+    assert sandbox.posts("tiktok") == []
+    assert job_of(sandbox, staged["upload"]["publish_id"])["ready_at"] is None
+
+
+def test_an_unknown_upload_is_staged_media_gone(connect: ConnectorFactory, clock: FixedClock) -> None:
+    sandbox = small_sandbox(clock)
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    request = video(3500)
+    staged = tt.stage(request, account)
+    assert staged is not None
+    upload = {**staged["upload"], "upload_url": staged["upload"]["upload_url"].replace(
+        "upload_token=", "upload_token=x")}
+
+    with pytest.raises(StagedMediaGone) as caught:
+        tt.publish(replace(request, staged={**staged, "upload": upload}), account)
+
+    assert caught.value.status == 404
+    assert sandbox.posts("tiktok") == []
+
+
+def test_a_staged_last_chunk_refused_by_a_server_error_is_sent_again_next_attempt(
+    connect: ConnectorFactory, clock: FixedClock
+) -> None:
+    sandbox = small_sandbox(clock)
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    request = replace(video(3500), staged=tt.stage(video(3500), account))
+    sandbox.inject("tiktok", "server_error", on="publish", status=503)
+
+    with pytest.raises(RetryablePlatformError):
+        tt.publish(request, account)
+    calls = record_calls(tt)
+    result = tt.publish(request, account)
+
+    assert calls[0] == ("PUT", "/tiktok/upload/video/", True)
+    assert [p.id for p in sandbox.posts("tiktok")] == [result.external_id]
+
+
+def test_privacy_options_changed_since_they_were_read_ahead_start_the_publish_over(
+    connect: ConnectorFactory, sandbox: Sandbox
+) -> None:
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    request = photos()
+    staged = tt.stage(request, account)
+    sandbox.account("tiktok", TT.external_account_id).extra["privacy_level_options"] = [  # type: ignore[union-attr]
+        "FOLLOWER_OF_CREATOR", "SELF_ONLY"]
+
+    with pytest.raises(StagedMediaGone) as caught:
+        tt.publish(replace(request, staged=staged), account)
+    result = tt.publish(request, account)  # from the start: creator_info read again
+
+    assert caught.value.network_code == "privacy_level_option_mismatch"
+    assert result.raw["privacy_level"] == "FOLLOWER_OF_CREATOR"
+    assert len(sandbox.posts("tiktok")) == 1
+
+
+def test_an_unreadable_staged_upload_is_uploaded_whole(
+    connect: ConnectorFactory, clock: FixedClock
+) -> None:
+    sandbox = small_sandbox(clock)
+    tt = connector(connect, sandbox)
+    account = creator(sandbox)
+    staged = tt.stage(video(3500), account)
+    assert staged is not None
+    calls = record_calls(tt)
+
+    tt.publish(replace(video(3500), staged={**staged, "upload": {"publish_id": "x"}}), account)
+
+    assert calls[0][1] == "/tiktok/v2/post/publish/video/init/"
+    assert len(sandbox.posts("tiktok")) == 1

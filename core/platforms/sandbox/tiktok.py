@@ -11,6 +11,10 @@ tokens, and the per-token limits (init 6/min, creator_info 20/min, status 30/min
 
 A post is recorded (status ``processing``) once TikTok has everything it needs (the last chunk,
 or a pull init) and becomes ``published`` or ``failed`` when its processing time has passed.
+Until then an unfinished upload posts nothing; its URL takes chunks for an hour after the init
+(``UPLOAD_TTL``: PLATFORMS.md is silent, TikTok's reference as third parties quote it), after
+which (or once the last chunk is in) a ``PUT`` is 403 ``invalid_file_upload``; an unknown
+upload id or token is 404.
 
 Choices where PLATFORMS.md marks things unconfirmed: 2-hour access and 180-day refresh tokens
 (``limits={"tiktok": {"access_ttl_seconds": n}}``), 15 posts per creator per day
