@@ -47,7 +47,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(
 SECRET_PARAMS = frozenset({
     "access_token", "fb_exchange_token", "client_secret", "code", "code_verifier",
     "refresh_token", "token", "input_token", "password", "signature", "sig", "oauth_token",
-    "upload_id",  # a resumable upload session's id: whoever has it can finish the upload
+    # Upload sessions (YouTube's upload_id, TikTok's upload_token): whoever has one can finish
+    # the upload, which posts to the account.
+    "upload_id", "upload_token",
 })
 BODY_EXCERPT_CHARS = 2000
 
