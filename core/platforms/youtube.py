@@ -202,9 +202,10 @@ class YouTubeConnector(Connector):
 
         The session URI is a bearer capability: its ``upload_id`` alone authorises the bytes
         (Google documents so for its upload service's Cloud Storage sessions; YouTube's guide does
-        not say otherwise, and the sandbox asks no token). Whoever reads it from the queue item,
-        where it is stored unencrypted, can complete the upload once with a file of their own,
-        under this post's title, description and privacy, until the session expires."""
+        not say otherwise, and the sandbox asks no token). Whoever held it could complete the
+        upload once with a file of their own, under this post's title, description and privacy,
+        until the session expires: so the queue stores staged handles encrypted, like tokens
+        (``core.services.staging``), and logs redact ``upload_id``."""
         metadata = self._checked_metadata(request)
         with self._fetch_video(request) as media:
             session = self._open_session(media, metadata, request, account.access_token)
