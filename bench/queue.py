@@ -58,7 +58,7 @@ from core.db.models import (  # noqa: E402
     ScheduledPost,
     SocialAccount,
 )
-from core.platforms.registry import available_platforms  # noqa: E402
+from core.platforms.registry import available_platforms, staging_platforms  # noqa: E402
 from core.services.container import Herald  # noqa: E402
 from core.services.queue_store import QueueStore  # noqa: E402
 from core.services.worker import DEFAULT_CONCURRENCY  # noqa: E402
@@ -149,7 +149,8 @@ def insert_posts(herald: Herald, org_id: Any, user_id: Any, accounts: dict[str, 
                       "approval_status": "not_required", "scheduled_at": at})
         queue.append({"org_id": org_id, "scheduled_post_id": post_id, "platform": p, "status": "pending",
                       "scheduled_for": at, "next_attempt_at": at, "max_attempts": 3,
-                      "idempotency_key": f"{post_id}:{p}", "account_id": account_id})
+                      "idempotency_key": f"{post_id}:{p}", "account_id": account_id,
+                      "stage_state": None if media and p in staging_platforms() else "nothing"})  # as sync_queue
         expected[post_id] = (p, at)
     with herald.db.unit_of_work(org_id) as uow:
         for chunk in range(0, count, 2000):

@@ -12,6 +12,7 @@ real network, the sandbox, or any server speaking the real protocol.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 import time
@@ -232,3 +233,9 @@ def follow_sandbox_consent(
 def available_platforms() -> tuple[str, ...]:
     """Platforms that have a connector, in Herald's order."""
     return tuple(p for p in PLATFORMS if p in CONNECTORS)
+
+
+@functools.cache
+def staging_platforms() -> frozenset[str]:
+    """Platforms whose connector stages media ahead of the scheduled time (``staging_ttl``)."""
+    return frozenset(p for p in available_platforms() if _connector_class(p).staging_ttl is not None)

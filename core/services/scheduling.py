@@ -17,6 +17,7 @@ from core.db.models import Org, PlatformPost, PublishingQueueItem, ScheduledPost
 from core.domain.posts import ApprovalStatus, PostStatus
 from core.domain.queue import QueueStatus
 from core.errors import Conflict, HeraldError, InvalidTransition
+from core.platforms.registry import staging_platforms
 from core.services.base import Service, audit, get_owned, load_org
 from core.services.best_times import BestTimeService
 from core.services.conflicts import find_conflicts
@@ -75,6 +76,12 @@ def require_can_edit(actor: Actor, post: ScheduledPost) -> None:
         actor.require("post.edit_any")
 
 
+def first_stage_state(post: ScheduledPost, platform: str) -> str | None:
+    """``None`` (to be staged ahead, ``core.services.staging``) for media on a network that
+    stages; ``nothing`` otherwise, which keeps the item out of the staging claim's index."""
+    return None if post.media_urls and platform in staging_platforms() else "nothing"
+
+
 def sync_queue(session: Session, post: ScheduledPost) -> None:
     """Make the queue match the post: a pending row per platform at the post's time."""
     rows = {q.platform: q for q in session.scalars(
@@ -91,6 +98,7 @@ def sync_queue(session: Session, post: ScheduledPost) -> None:
                 status=QueueStatus.PENDING.value, scheduled_for=post.scheduled_at,
                 next_attempt_at=post.scheduled_at, max_attempts=DEFAULT_MAX_ATTEMPTS,
                 idempotency_key=queue_key(post.post_id, platform),
+                stage_state=first_stage_state(post, platform),
             ))
         elif row.status not in SETTLED_OR_IN_FLIGHT:
             if row.status in (QueueStatus.CANCELLED, QueueStatus.FAILED):
@@ -101,7 +109,7 @@ def sync_queue(session: Session, post: ScheduledPost) -> None:
             row.next_attempt_at = at
             row.locked_by = row.locked_until = None
             # An edit may change what was staged ahead (a caption, the media): stage it again.
-            row.stage_state = row.stage_until = row.staged = None
+            row.stage_state, row.stage_until, row.staged = first_stage_state(post, platform), None, None
     for platform, row in rows.items():
         if platform not in wanted and row.status == QueueStatus.PENDING:
             row.status = QueueStatus.CANCELLED.value

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import PlatformError
 from core.platforms.base import PublishRequest
-from core.platforms.registry import available_platforms
+from core.platforms.registry import staging_platforms
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem
 from core.services.secrets import InvalidToken, TokenCipher
 
@@ -101,7 +101,6 @@ class Stager:
         self.threads = max(1, threads)
         self.lease_seconds = lease_seconds
         self.counts: Counter[str] = Counter()
-        self._platforms: list[str] | None = None
         self._busy = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -176,10 +175,7 @@ class Stager:
 
     def platforms(self) -> list[str]:
         """The networks with something to stage."""
-        if self._platforms is None:
-            self._platforms = [p for p in available_platforms()
-                               if self.publishing.connector_for(p).staging_ttl is not None]
-        return self._platforms
+        return sorted(staging_platforms())
 
     # --- one item ------------------------------------------------------------------------------
     def stage(self, item: ClaimedItem, job: PublishJob | None = None) -> str:
