@@ -288,10 +288,10 @@ def main() -> int:
 
         pids = [d.process.pid for d in daemons]
         start = datetime.now(UTC) + timedelta(seconds=5 + args.posts / 4000 + args.lead)
-        lead_meter = CpuMeter(pids, sandbox.process.pid)
-        lead_meter.start()
         steady = insert_posts(herald, org_id, user_id, accounts, count=args.posts, start=start, spread=args.window,
                               label="steady")
+        lead_meter = CpuMeter(pids, sandbox.process.pid)  # after the bench's own inserts
+        lead_meter.start()
         wait_until(start)
         lead_cpu = lead_meter.stop()
         staged = stage_states(herald, org_id, steady)
