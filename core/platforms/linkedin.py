@@ -11,6 +11,12 @@ The author is ``account.extra["author_urn"]`` (a member or an organization), els
 escaped, hashtags and ``@[Name](urn:li:...)`` mentions are kept (``escape_little_text``). Daily
 limits reset at 00:00 UTC and a 429 says nothing more, so it waits until then. Access tokens last
 60 days; refresh tokens exist only for approved partner apps and do not rotate.
+
+Staging ahead (``stage``) makes the uploads before the scheduled time and keeps the post's
+``content`` (with the media URNs), so the publish is ``POST /rest/posts`` alone. LinkedIn documents
+no lifetime for an uploaded asset no post uses, nor its answer for one it dropped: staged media is
+used for 23 hours, an hour short of the 24 the sandbox assumes (its module docstring), and a
+refusal of the post that names a staged URN or a ``/content`` field is taken to mean it is gone.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -29,6 +35,7 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
+    StagedMediaGone,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -67,6 +74,9 @@ FIND_PAGE_SIZE = 50
 FIND_MAX_PAGES = 4
 MEMBER_METRICS = {"IMPRESSION": "views", "MEMBERS_REACHED": "reach", "RESHARE": "shares"}
 RETRYABLE_MESSAGES = ("unable to obtain activity", "service unavailable")  # postiz retries these
+# Unconfirmed (module docstring): how long LinkedIn keeps an unused upload, less an hour.
+MEDIA_STAGING_TTL = timedelta(hours=23)
+STAGED_GONE_STATUSES = (400, 404, 410, 422)
 _AUTHOR = re.compile(r"^urn:li:(?:person|organization):[\w-]+$")
 _POST_URN = re.compile(r"^urn:li:(?:share|ugcPost):\d+$")
 
@@ -210,11 +220,21 @@ class LinkedInConnector(Connector):
                              "thirdPartyDistributionChannels": []},
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": bool(request.options.get("disable_reshare", False))}
-        content = self._content(request, author, account.access_token)
+        if request.staged:
+            content: dict[str, Any] | None = dict(request.staged)
+        else:
+            content = self._content(request, author, account.access_token)
         if content:
             payload["content"] = content
-        response = self.rest("POST", "posts", token=account.access_token, json=payload,
-                             outcome_critical=True)
+        try:
+            response = self.rest("POST", "posts", token=account.access_token, json=payload,
+                                 outcome_critical=True)
+        except PermanentPlatformError as exc:
+            if request.staged and _refuses_staged_media(exc, request.staged):
+                raise StagedMediaGone(self.platform, f"the media staged ahead is gone: "
+                                      f"{exc.network_message}", status=exc.status,
+                                      network_code=exc.network_code) from exc
+            raise
         if response.content:
             json_object(self.platform, response)  # the body may be empty, but not garbage
         urn = response.headers.get("x-restli-id")
@@ -224,6 +244,16 @@ class LinkedInConnector(Connector):
                 "post URN)", status=response.status_code, response_body=body_excerpt(response))
         return PublishResult(urn, post_url(urn), {"x-restli-id": urn, "author": author,
                                                   "content": content or {}})
+
+    staging_ttl = MEDIA_STAGING_TTL
+
+    def stage(self, request: PublishRequest, account: AccountCredentials) -> dict[str, Any] | None:
+        """The uploads, done ahead: returns the post's ``content`` with the media URNs, or
+        ``None`` for text and link posts (nothing to upload)."""
+        if request.post_type not in ("image", "carousel", "video"):
+            return None  # text and link posts are POST /rest/posts alone; others are refused when due
+        self.require_media(request)
+        return self._content(request, author_urn(account), account.access_token)
 
     def _content(self, request: PublishRequest, author: str, token: str) -> dict[str, Any] | None:
         if request.post_type == "text":
@@ -523,6 +553,23 @@ class LinkedInConnector(Connector):
             self._token_call("oauth/v2/revoke", {"token": account.access_token})
         except AuthPlatformError:
             log.info("LinkedIn token already invalid; nothing to revoke")
+
+
+def _staged_urns(content: Mapping[str, Any]) -> list[str]:
+    """The media URNs in a post's ``content``."""
+    media = [mapping(content.get("media"))]
+    images = mapping(content.get("multiImage")).get("images")
+    media += [mapping(image) for image in images] if isinstance(images, list) else []
+    return [str(m["id"]) for m in media if m.get("id")]
+
+
+def _refuses_staged_media(exc: PermanentPlatformError, content: Mapping[str, Any]) -> bool:
+    """Whether LinkedIn refused the post because of its staged media. Its answer for an asset it
+    dropped is undocumented: a validation refusal naming a staged URN or a ``/content`` field."""
+    if exc.status not in STAGED_GONE_STATUSES or exc.network_code == "DUPLICATE_POST":
+        return False
+    said = f"{exc.network_message} {exc.response_body or ''}"
+    return "/content" in said or any(urn in said for urn in _staged_urns(content))
 
 
 def _first_url(text: str) -> str | None:

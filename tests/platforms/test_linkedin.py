@@ -1,18 +1,26 @@
 """LinkedIn specifics: little-text escaping, x-restli-id, versioned headers, multi-part video
 with ETags, documents, 422 DUPLICATE_POST, bare 429 until 00:00 UTC, service error codes,
-organization authors and their statistics, member analytics, programmatic refresh."""
+organization authors and their statistics, member analytics, programmatic refresh, staging
+the uploads ahead and the sandbox dropping unused uploads."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from core.clock import FixedClock
-from core.errors import AuthPlatformError, PermanentPlatformError, RetryablePlatformError
+from core.errors import (
+    AuthPlatformError,
+    PermanentPlatformError,
+    RetryablePlatformError,
+    StagedMediaGone,
+)
 from core.platforms import AccountCredentials, PublishRequest
 from core.platforms.linkedin import (
     ASSET_GRACE_SECONDS,
@@ -23,7 +31,7 @@ from core.platforms.linkedin import (
 from core.platforms.sandbox import Sandbox, SandboxConfig
 from core.platforms.sandbox.linkedin import render_little_text
 from tests.platforms.conftest import NOW, ConnectorFactory, FakeSleep
-from tests.platforms.contract import CASES, IMAGE, IMAGE_2, MEDIA
+from tests.platforms.contract import CASES, IMAGE, IMAGE_2, MEDIA, VIDEO
 from tests.platforms.recording import Recorder
 
 LI = next(case for case in CASES if case.platform == "linkedin")
@@ -436,3 +444,133 @@ def test_with_organization_admin_scope_the_managed_pages_are_offered(
                                  tokens.access_token, extra=page["extra"])
     result = li.publish(post("Hello from the page"), account)
     assert sandbox.networks["linkedin"].entries[result.external_id]["author"] == ORG  # type: ignore[attr-defined]
+
+
+# --- staging the uploads ahead of the scheduled time ----------------------------------------
+
+
+def record_calls(connector: LinkedInConnector) -> list[tuple[str, str]]:
+    """Every call the connector sends from now on, as ``(method, path)``."""
+    calls: list[tuple[str, str]] = []
+    send = connector.http.send
+
+    def recording(method: str, url: str, *args: Any, **kwargs: Any) -> httpx.Response:
+        calls.append((method, urlsplit(url).path))
+        return send(method, url, *args, **kwargs)
+
+    connector.http.send = recording  # type: ignore[method-assign]
+    return calls
+
+
+STAGED_POSTS = {
+    "image": post("Staged photo", "image", (IMAGE,)),
+    "carousel": post("Staged gallery", "carousel", (IMAGE, IMAGE_2)),
+    "video": post("Staged clip", "video", (VIDEO,), title="Clip"),
+    "document": post("Staged deck", "image", (f"{MEDIA}/deck.pdf?bytes=9000",), title="Q4 deck"),
+}
+
+
+@pytest.mark.parametrize("kind", list(STAGED_POSTS))
+def test_a_staged_post_is_only_post_rest_posts_when_due(
+    li: LinkedInConnector, ada: AccountCredentials, sandbox: Sandbox, clock: FixedClock, kind: str
+) -> None:
+    request = STAGED_POSTS[kind]
+    staged = li.stage(request, ada)
+    assert staged is not None and json.loads(json.dumps(staged)) == staged
+    assert sandbox.posts("linkedin") == []
+    clock.advance(timedelta(hours=20))  # within the staging TTL
+    calls = record_calls(li)
+
+    result = li.publish(replace(request, staged=staged), ada)
+
+    assert calls == [("POST", "/linkedin/rest/posts")]
+    [published] = sandbox.posts("linkedin")
+    assert published.id == result.external_id and published.text == request.text
+    assert published.post_type == kind
+    assert result.raw["content"] == staged
+
+
+@pytest.mark.parametrize("request_", [post("Just words"), post("Read https://acme.test/a", "link")],
+                         ids=["text", "link"])
+def test_text_and_link_posts_stage_nothing(
+    li: LinkedInConnector, ada: AccountCredentials, request_: PublishRequest
+) -> None:
+    calls = record_calls(li)
+
+    assert li.stage(request_, ada) is None
+    assert calls == []
+
+
+def test_a_staged_image_the_sandbox_dropped_unused_is_gone_and_nothing_is_posted(
+    li: LinkedInConnector, ada: AccountCredentials, sandbox: Sandbox, clock: FixedClock
+) -> None:
+    request = STAGED_POSTS["image"]
+    staged = li.stage(request, ada)
+    assert li.staging_ttl == timedelta(hours=23)
+    clock.advance(timedelta(hours=24))  # the sandbox drops uploads no post used after 24 h
+
+    with pytest.raises(StagedMediaGone) as caught:
+        li.publish(replace(request, staged=staged), ada)
+
+    assert caught.value.status == 422
+    assert sandbox.posts("linkedin") == []
+    assert li.publish(request, ada).external_id  # published whole, it goes out
+
+
+def test_an_unknown_staged_asset_is_gone(
+    li: LinkedInConnector, ada: AccountCredentials, sandbox: Sandbox
+) -> None:
+    staged = {"multiImage": {"images": [{"id": "urn:li:image:C4E10AQnotThere1"},
+                                        {"id": "urn:li:image:C4E10AQnotThere2"}]}}
+
+    with pytest.raises(StagedMediaGone):
+        li.publish(replace(STAGED_POSTS["carousel"], staged=staged), ada)
+
+    assert sandbox.posts("linkedin") == []
+
+
+def test_a_staged_post_refused_for_its_text_is_not_taken_for_gone_media(
+    li: LinkedInConnector, ada: AccountCredentials
+) -> None:
+    li.publish(post("Staged photo"), ada)
+    request = STAGED_POSTS["image"]
+    staged = li.stage(request, ada)
+
+    with pytest.raises(PermanentPlatformError) as caught:
+        li.publish(replace(request, staged=staged), ada)
+
+    assert not isinstance(caught.value, StagedMediaGone)
+    assert caught.value.network_code == "DUPLICATE_POST"
+
+
+def test_an_unstaged_post_naming_an_unknown_asset_is_refused(sandbox: Sandbox) -> None:
+    sandbox.register_account("linkedin", "Hx7Lq2Bv9K", "Ada", "raw-token")
+    with httpx.Client(transport=sandbox.transport()) as http:
+        response = http.post(f"{BASE}/rest/posts", headers={**REST, "Authorization": "Bearer raw-token"},
+                             json={"author": "urn:li:person:Hx7Lq2Bv9K", "commentary": "Photo",
+                                   "visibility": "PUBLIC", "lifecycleState": "PUBLISHED",
+                                   "distribution": {"feedDistribution": "MAIN_FEED"},
+                                   "content": {"media": {"id": "urn:li:image:C4E10AQnotThere"}}})
+
+    assert response.status_code == 422
+    [refusal] = response.json()["errorDetails"]["inputErrors"]
+    assert refusal["code"] == "INVALID_VALUE"
+    assert refusal["input"]["inputPath"]["fieldPath"] == "/content/media/id"
+    assert "urn:li:image:C4E10AQnotThere" in response.json()["message"]
+    assert sandbox.posts("linkedin") == []
+
+
+def test_the_sandbox_drops_unused_uploads_after_24_hours_but_keeps_used_ones(
+    li: LinkedInConnector, ada: AccountCredentials, sandbox: Sandbox, clock: FixedClock
+) -> None:
+    used = li.publish(post("Kept", "image", (IMAGE,)), ada).raw["content"]["media"]["id"]
+    staged = li.stage(post("Dropped", "image", (IMAGE_2,)), ada)
+    assert staged is not None
+    unused = staged["media"]["id"]
+    clock.advance(timedelta(hours=24))
+    auth = {**REST, "Authorization": f"Bearer {ada.access_token}"}
+
+    with httpx.Client(transport=sandbox.transport(), headers=auth) as http:
+        statuses = {urn: http.get(f"{BASE}/rest/images/{urn}").status_code for urn in (used, unused)}
+
+    assert statuses == {used: 200, unused: 404}

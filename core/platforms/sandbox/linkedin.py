@@ -16,6 +16,14 @@ Unconfirmed details (PLATFORMS.md) are choices here: serviceErrorCode 65602 for 
 token, the 429 body, 4 MiB video parts (``limits={"linkedin": {"video_part_bytes": n}}``), 150
 posts per member per day (``posts_per_day``). LinkedIn sends no rate-limit headers; an injected
 ``rate_limit`` with an explicit ``reset_in`` adds ``Retry-After`` so tests can name a reset time.
+
+A post names its media by URN, and the sandbox refuses (422, an ``INVALID_VALUE`` input error at
+the field's path, like its other post validation errors) one naming an asset that does not exist,
+belongs to another author, is of the wrong kind or is not ``AVAILABLE`` yet. LinkedIn documents
+neither how long an uploaded asset no post uses is kept nor the exact answer for one it dropped
+(status, code and message are the sandbox's choice). The sandbox's own assumption: an asset no
+post has used is dropped 24 hours after its ``initializeUpload`` (``unused_asset_seconds``), after
+which it is unknown (404 on ``GET``, refused in a post); an asset a post uses is kept.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ MIN_VERSION = "202501"  # versions stay active for about a year (unconfirmed)
 ACCESS_TTL = 60 * 86400
 REFRESH_TTL = 365 * 86400
 UPLOAD_TTL = timedelta(hours=24)
+UNUSED_ASSET_SECONDS = 24 * 3600  # the sandbox's assumption (module docstring)
 VIDEO_PART_BYTES = 4 * 1024**2
 VIDEO_MAX_BYTES = 500 * 1024**2
 POSTS_PER_DAY = 150
@@ -341,7 +350,8 @@ class LinkedInSandbox(SandboxNetwork):
         urn = f"urn:li:{kind}:{prefix}{secrets.token_urlsafe(9).replace('-', 'x').replace('_', 'y')}"
         asset: dict[str, Any] = {"urn": urn, "kind": kind, "owner": request["owner"], "parts": [],
                                  "etags": {}, "ready_at": None, "created_at": call.now,
-                                 "failed": call.notes.get("processing_failed"), "upload_token": ""}
+                                 "failed": call.notes.get("processing_failed"), "upload_token": "",
+                                 "used": False}
         value: dict[str, Any] = {kind: urn}
         expires = ms(call.now + UPLOAD_TTL)
         if kind == "video":
@@ -368,7 +378,7 @@ class LinkedInSandbox(SandboxNetwork):
 
     def upload(self, call: Call) -> httpx.Response:
         urn, index = self.upload_keys.get(call.match["key"], ("", 0))
-        asset = self.assets.get(urn)
+        asset = self._asset(urn)
         if asset is None or not self._may_act_as(call, asset["owner"]):
             raise Reply(error(404, "Upload URL not found or expired", code="NOT_FOUND"))
         if call.now >= asset["created_at"] + UPLOAD_TTL or asset["ready_at"] is not None:
@@ -394,7 +404,7 @@ class LinkedInSandbox(SandboxNetwork):
     def _finalize(self, call: Call) -> httpx.Response:
         request = (call.json or {}).get("finalizeUploadRequest") if isinstance(call.json, dict) else None
         request = request if isinstance(request, dict) else {}
-        asset = self.assets.get(str(request.get("video") or ""))
+        asset = self._asset(str(request.get("video") or ""))
         if asset is None or not self._may_act_as(call, asset["owner"]):
             raise input_error("finalizeUploadRequest.video is not a video you are uploading",
                               "INVALID_VALUE", "/finalizeUploadRequest/video", 400)
@@ -408,6 +418,18 @@ class LinkedInSandbox(SandboxNetwork):
         asset["ready_at"] = call.now + timedelta(seconds=self.delay("video"))
         return httpx.Response(200)
 
+    def _asset(self, urn: str) -> dict[str, Any] | None:
+        """The asset ``urn``, unless it is unknown or was dropped unused (module docstring)."""
+        asset = self.assets.get(urn)
+        if asset is None or asset["used"]:
+            return asset
+        keep = timedelta(seconds=self.sandbox.config.limit(self.platform, "unused_asset_seconds",
+                                                           UNUSED_ASSET_SECONDS))
+        if self.now >= asset["created_at"] + keep:
+            del self.assets[urn]
+            return None
+        return asset
+
     def status_of(self, asset: Mapping[str, Any]) -> str:
         if asset["ready_at"] is None:
             return "WAITING_UPLOAD"
@@ -416,7 +438,7 @@ class LinkedInSandbox(SandboxNetwork):
         return "PROCESSING_FAILED" if asset["failed"] is not None else "AVAILABLE"
 
     def get_asset(self, call: Call) -> httpx.Response:
-        asset = self.assets.get(call.match["urn"])
+        asset = self._asset(call.match["urn"])
         if asset is None or ASSET_PREFIX[call.match["kind"]][0] != asset["kind"]:
             raise Reply(error(404, f"{call.match['urn']} does not exist", code="NOT_FOUND"))
         if not self._may_act_as(call, asset["owner"]):
@@ -459,6 +481,9 @@ class LinkedInSandbox(SandboxNetwork):
             "isReshareDisabledByAuthor": bool(body.get("isReshareDisabledByAuthor")),
             "createdAt": stamp, "publishedAt": stamp, "lastModifiedAt": stamp,
             "lifecycleStateInfo": {"isEditedByAuthor": False}, **({"content": content} if content else {})}
+        for used in media:
+            if used in self.assets:  # kept from now on: a post shows it
+                self.assets[used]["used"] = True
         assert call.account is not None
         self.sandbox.record_post(self.platform, call.account, urn, text, post_type,
                                  f"https://www.linkedin.com/feed/update/{urn}", media=media)
@@ -483,8 +508,10 @@ class LinkedInSandbox(SandboxNetwork):
                               "/commentary")
 
     def _available(self, urn: object, author: str, kinds: tuple[str, ...], path: str) -> dict[str, Any]:
-        asset = self.assets.get(str(urn))
-        if asset is None or asset["kind"] not in kinds or asset["owner"] != author:
+        asset = self._asset(str(urn))
+        if asset is None:
+            raise input_error(f"{urn} does not exist", "INVALID_VALUE", path)
+        if asset["kind"] not in kinds or asset["owner"] != author:
             raise input_error(f"{urn} is not an uploaded {' or '.join(kinds)} of {author}",
                               "INVALID_VALUE", path)
         if self.status_of(asset) != "AVAILABLE":
