@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     # never before the network's own reset time); outages are handled by the circuit breaker.
     retry_base_seconds: float = Field(default=0.5, gt=0, le=3600)
     # Media of posts due within this many seconds is uploaded and processed ahead (Instagram
-    # containers, Snapchat media, uploads to X, LinkedIn, YouTube, TikTok), so the post goes out on time with one call. 0: off.
+    # containers, Snapchat media, uploads to X, LinkedIn, YouTube, TikTok), so the post goes out
+    # on time with its publishing call. 0: off.
     stage_ahead_seconds: int = Field(default=900, ge=0, le=82_800)
     # REST API: each token may make this many requests per minute on average, and up to
     # ``api_rate_limit_burst`` at once (a token bucket per token, per API process); 0 turns it off.
