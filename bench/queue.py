@@ -119,7 +119,11 @@ def create_accounts(herald: Herald, sandbox: SandboxProcess, org_id: Any, platfo
             rows.append({"account_id": account_id, "org_id": org_id, "platform": p, "external_account_id": external,
                          "username": f"bench_{p}_{i}", "access_token_encrypted": herald.accounts.cipher.encrypt(token),
                          "status": "active", "scopes": [], "extra": {}})
-    with ThreadPoolExecutor(32) as pool, httpx.Client(base_url=sandbox.url, timeout=30) as client:
+    # As many kept-alive connections as threads: httpcore's sync pool, closing a surplus idle
+    # connection, can close one just handed to a waiting thread (encode/httpcore#1110; seen
+    # here as "Bad file descriptor").
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    with ThreadPoolExecutor(32) as pool, httpx.Client(base_url=sandbox.url, timeout=30, limits=limits) as client:
         answers = list(pool.map(lambda body: client.post("/_sandbox/accounts", json=body), registrations))
     for body, answer in zip(registrations, answers, strict=True):
         answer.raise_for_status()
