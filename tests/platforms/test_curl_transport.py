@@ -26,7 +26,7 @@ import pycurl
 import pytest
 
 from core.errors import RetryablePlatformError, UnknownOutcome
-from core.platforms import curl_transport
+from core.platforms import curl_stream, curl_transport
 from core.platforms.curl_transport import CurlTransport
 from core.platforms.http import STREAM, ApiClient, make_client
 from core.platforms.media import MediaFetchError, fetch_media
@@ -436,7 +436,7 @@ def test_two_downloads_open_at_once_on_one_thread(server: RawServer, client: htt
 
 def test_a_reader_that_falls_behind_pauses_the_transfer(
         server: RawServer, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(curl_transport, "MAX_UNREAD_BYTES", 1)  # pause after every block
+    monkeypatch.setattr(curl_stream, "MAX_UNREAD_BYTES", 1)  # pause after every block
     server.answer = lambda seen: head(length=len(BODY)) + BODY
     with download(client, f"{server.url}/clip.mp4") as response:
         assert response.read() == BODY
