@@ -16,6 +16,10 @@ account in one org-scoped unit of work per org (a few ``IN (...)`` queries); ``p
 makes the network call (thread-safe, no database work unless a token must be refreshed);
 ``settle`` writes the outcomes of many items in one transaction per org (``settlement``).
 ``process_item`` is the same path with a batch of one.
+
+An item whose media was staged ahead (``core.services.staging``) carries the staged handles in
+its request when they still fit it, so the connector starts with the publishing call; handles the
+network refuses (``StagedMediaGone``) mean publishing from the start, in the same attempt.
 """
 
 from __future__ import annotations
