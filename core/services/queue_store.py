@@ -12,6 +12,7 @@ the only writer. These are the queue's hottest statements: they run on plain Cor
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -135,6 +136,13 @@ UPDATE publishing_queue AS q SET stage_state = 'staging', stage_until = :lease_u
  WHERE q.queue_id = ANY(ARRAY(SELECT queue_id FROM picked))
 RETURNING q.queue_id, q.org_id, q.scheduled_post_id, q.platform, q.attempts, q.max_attempts,
           q.scheduled_for, q.idempotency_key, q.account_id, q.next_attempt_at""")
+
+
+_PG_FINISH_STAGING = text("""
+UPDATE publishing_queue AS q SET stage_state = r.state, stage_until = NULL, staged = r.staged
+  FROM unnest(CAST(:ids AS uuid[]), CAST(:states AS text[]), CAST(:staged AS jsonb[])) AS r(queue_id, state, staged)
+ WHERE q.queue_id = r.queue_id AND q.status = 'pending' AND q.stage_state = 'staging'
+RETURNING q.queue_id""")
 
 
 def _pg_claim(exclude: bool, one_post: bool) -> Any:
@@ -263,16 +271,27 @@ class QueueStore:
         rows = sorted(rows, key=lambda r: _utc(r[9]))
         return [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], r[8], uuid.uuid4()) for r in rows]
 
-    def finish_staging(self, queue_id: uuid.UUID, *, state: str, staged: dict[str, Any] | None) -> bool:
-        """Record how staging ended (``staged`` with what was prepared, ``nothing`` or
-        ``failed``). Only while the item is still pending and still being staged: an item
-        published, edited or cancelled meanwhile keeps what that did. True when recorded."""
+    def finish_staging(self, results: Sequence[tuple[uuid.UUID, str, dict[str, Any] | None]]) -> set[uuid.UUID]:
+        """Record how stagings ended, ``(queue_id, state, staged)`` each (``staged`` with what
+        was prepared, ``nothing`` or ``failed``), in one transaction. Only items still pending
+        and still being staged are changed: one published, edited or cancelled meanwhile keeps
+        what that did. Returns the ids recorded."""
+        if not results:
+            return set()
         with self.db.transaction(system=True) as conn:
-            result = conn.execute(
-                update(Q).where(Q.c.queue_id == queue_id, Q.c.status == "pending", Q.c.stage_state == "staging")
-                .values(stage_state=state, stage_until=None, staged=staged))
+            if self.db.is_sqlite:
+                recorded = set()
+                for queue_id, state, staged in results:
+                    if conn.execute(update(Q).where(Q.c.queue_id == queue_id, Q.c.status == "pending",
+                                                    Q.c.stage_state == "staging")
+                                    .values(stage_state=state, stage_until=None, staged=staged)).rowcount:
+                        recorded.add(queue_id)
+            else:
+                recorded = set(conn.execute(_PG_FINISH_STAGING, {
+                    "ids": [r[0] for r in results], "states": [r[1] for r in results],
+                    "staged": [None if r[2] is None else json.dumps(r[2]) for r in results]}).scalars())
             conn.commit()
-        return bool(result.rowcount)
+        return recorded
 
     def renew_leases(self, worker_id: str, queue_ids: Sequence[uuid.UUID], *, now: datetime,
                      lease_seconds: int = LEASE_SECONDS) -> int:

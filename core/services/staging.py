@@ -106,6 +106,7 @@ class Stager:
         self._stop = threading.Event()
         self._freed = threading.Event()
         self._work: queue.Queue[PublishJob | None] = queue.Queue()
+        self._finished: list[tuple[ClaimedItem, str, dict[str, Any] | None]] = []  # to record
         self._started: list[threading.Thread] = []
 
     # --- running -------------------------------------------------------------------------------
@@ -127,6 +128,7 @@ class Stager:
         deadline = time.monotonic() + grace_seconds
         for thread in self._started:
             thread.join(max(0.0, deadline - time.monotonic()))
+        self._record_finished()  # what finished after the claiming thread stopped
 
     def run_once(self) -> dict[str, int]:
         """Claim what is due for staging and stage it here, one after the other (tests, ``--once``)."""
@@ -136,34 +138,48 @@ class Stager:
         return dict(outcomes)
 
     def _loop(self) -> None:
+        """Record finished stagings and claim more, in batches: a claim when a quarter of the
+        threads are free (or a second has passed), the outcomes of all that finished meanwhile
+        in one transaction."""
+        floor = max(1, self.threads // 4)
+        next_claim = 0.0  # time.monotonic() before which only a quarter of free threads claims
         while not self._stop.is_set():
+            self._record_finished()
             with self._lock:
                 free = self.threads - self._busy
-            items: list[ClaimedItem] = []
-            jobs: list[PublishJob] = []
-            try:
-                items = self._claim(free)
-                jobs = self.publishing.prepare(items)  # one load for the batch
-            except Exception:  # the database went away, say: staging waits, publishing is unaffected
-                log.exception("worker %s: claiming items to stage failed; retrying shortly", self.worker_id)
-            for job in jobs:
-                with self._lock:
-                    self._busy += 1
-                self._work.put(job)
-            if len(items) == free:  # every thread busy, more may be waiting: claim when one frees
-                self._freed.wait(CLAIM_INTERVAL_SECONDS)
-            else:  # caught up: look again shortly
-                self._stop.wait(CLAIM_INTERVAL_SECONDS)
+            if free and (free >= floor or time.monotonic() >= next_claim):
+                items: list[ClaimedItem] = []
+                try:
+                    items = self._claim(free)
+                    jobs = self.publishing.prepare(items)  # one load for the batch
+                except Exception:  # the database went away, say: staging waits, publishing is unaffected
+                    log.exception("worker %s: claiming items to stage failed; retrying shortly", self.worker_id)
+                    jobs = []
+                for job in jobs:
+                    with self._lock:
+                        self._busy += 1
+                    self._work.put(job)
+                # Caught up: wait a second before claiming for fewer than a quarter of the threads.
+                next_claim = time.monotonic() + (CLAIM_INTERVAL_SECONDS if len(items) < free else 0.0)
+            self._freed.wait(CLAIM_INTERVAL_SECONDS)
             self._freed.clear()
+        self._record_finished()
 
     def _serve(self) -> None:
         while (job := self._work.get()) is not None:
             try:
-                self.stage(job.item, job)
+                finished = (job.item, *self._attempt(job))
+                with self._lock:
+                    self._finished.append(finished)
             finally:
                 with self._lock:
                     self._busy -= 1
                 self._freed.set()
+
+    def _record_finished(self) -> None:
+        with self._lock:
+            finished, self._finished = self._finished, []
+        self._record(finished)
 
     def _claim(self, limit: int) -> list[ClaimedItem]:
         if limit <= 0:
@@ -179,27 +195,44 @@ class Stager:
 
     # --- one item ------------------------------------------------------------------------------
     def stage(self, item: ClaimedItem, job: PublishJob | None = None) -> str:
-        """Stage one claimed item (``job``: it loaded already); returns how it ended: ``staged``,
-        ``nothing``, ``failed`` or ``superseded`` (published, edited or cancelled meanwhile)."""
-        state, record = "failed", None
+        """Stage one claimed item (``job``: it loaded already) and record it; returns how it
+        ended: ``staged``, ``nothing``, ``failed`` or ``superseded`` (published, edited or
+        cancelled meanwhile)."""
         try:
-            state, record = self._prepare(job or self.publishing.prepare([item])[0])
+            attempt = self._attempt(job or self.publishing.prepare([item])[0])
+        except Exception:  # noqa: BLE001 - loading failed (the database went away)
+            log.exception("staging queue item %s crashed; it will be published whole when due", item.queue_id)
+            attempt = ("failed", None)
+        return self._record([(item, *attempt)])[0]
+
+    def _attempt(self, job: PublishJob) -> tuple[str, dict[str, Any] | None]:
+        item = job.item
+        try:
+            return self._prepare(job)
         except PlatformError as exc:
             log.warning("staging %s post %s failed (%s); it will be published whole when due",
                         item.platform, item.post_id, exc.network_message)
         except Exception:  # noqa: BLE001 - a bug here must not stop staging, nor publishing
             log.exception("staging queue item %s crashed; it will be published whole when due", item.queue_id)
+        return "failed", None
+
+    def _record(self, finished: list[tuple[ClaimedItem, str, dict[str, Any] | None]]) -> list[str]:
+        """Write how stagings ended (one transaction); returns each one's outcome."""
+        if not finished:
+            return []
         try:
-            recorded = self.publishing.queue.finish_staging(item.queue_id, state=state, staged=record)
-        except Exception:  # noqa: BLE001 - the item stays "staging" and is published whole
-            log.exception("could not record the staging of queue item %s", item.queue_id)
-            recorded = False
-        outcome = state if recorded else "superseded"
+            recorded = self.publishing.queue.finish_staging([(item.queue_id, state, record)
+                                                             for item, state, record in finished])
+        except Exception:  # noqa: BLE001 - the items stay "staging" and are published whole
+            log.exception("could not record the staging of %d queue items", len(finished))
+            recorded = set()
+        outcomes = [state if item.queue_id in recorded else "superseded" for item, state, _ in finished]
         with self._lock:  # read by the heartbeat
-            self.counts[outcome] += 1
-        if outcome == "staged":
-            log.info("staged %s post %s ahead of %s", item.platform, item.post_id, item.scheduled_for.isoformat())
-        return outcome
+            self.counts.update(outcomes)
+        for (item, _, _), outcome in zip(finished, outcomes, strict=True):
+            if outcome == "staged":
+                log.info("staged %s post %s ahead of %s", item.platform, item.post_id, item.scheduled_for.isoformat())
+        return outcomes
 
     def _prepare(self, job: PublishJob) -> tuple[str, dict[str, Any] | None]:
         item = job.item

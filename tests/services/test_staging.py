@@ -220,3 +220,20 @@ def test_rescheduling_a_staged_item_clears_its_staging(herald, sandbox, team: Te
 
     row = _row(herald, team, post.post_id)
     assert (row.status, row.stage_state, row.staged) == ("pending", None, None)
+
+
+def test_stagings_are_recorded_together_and_only_where_still_wanted(herald, sandbox, team: Team) -> None:
+    connect_sandbox_account(herald, sandbox, team, "instagram")
+    kept, published = (_approved(herald, team, content=f"Photo {i}") for i in range(2))
+    stager = _stager(herald)
+    items = {i.post_id: i for i in stager._claim(2)}
+    herald.publishing.publish_post(team.manager, published.post_id)  # published whole meanwhile
+
+    outcomes = stager._record([(items[kept.post_id], "nothing", None),
+                               (items[published.post_id], "staged", {"sealed": "x"})])
+
+    assert outcomes == ["nothing", "superseded"]
+    assert _row(herald, team, kept.post_id).stage_state == "nothing"
+    assert (_row(herald, team, published.post_id).status, _row(herald, team, published.post_id).staged) == (
+        "completed", None)
+    assert stager.counts == {"nothing": 1, "superseded": 1}
