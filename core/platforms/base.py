@@ -17,7 +17,8 @@ import secrets
 import time
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar, cast
@@ -33,6 +34,7 @@ from core.errors import (
     PlatformError,
     Problem,
     RetryablePlatformError,
+    StagedMediaGone,
     UnknownOutcome,
 )
 from core.platforms.http import ApiClient, json_object
@@ -344,6 +346,20 @@ class Connector(ABC):
         request has nothing to stage (a text-only post). Raises like ``publish``; a failed
         staging costs nothing but the time: the item is published whole when due."""
         return None
+
+    @contextmanager
+    def refusing_staged(self, request: PublishRequest, what: str,
+                        gone: Callable[[PermanentPlatformError], bool]) -> Iterator[None]:
+        """Around the publishing call of a staged publish: a permanent refusal that ``gone``
+        says is about what was staged (``what``: "the container", "the media") becomes
+        ``StagedMediaGone``, so the engine publishes from the start; nothing went out."""
+        try:
+            yield
+        except PermanentPlatformError as exc:
+            if request.staged and gone(exc):
+                raise StagedMediaGone(self.platform, f"{what} staged ahead is gone: {exc.network_message}",
+                                      status=exc.status, network_code=exc.network_code) from exc
+            raise
 
     @abstractmethod
     def find_existing(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.errors import PermanentPlatformError, StagedMediaGone
+from core.errors import PermanentPlatformError
 from core.platforms.base import (
     AccountCredentials,
     MetricSnapshot,
@@ -66,16 +66,11 @@ class InstagramConnector(MetaConnector):
             container = str(request.staged["container"])
         else:
             container = self._ready_container(request, account)
-        try:
+        with self.refusing_staged(request, f"the container {container}",
+                                  gone=lambda exc: exc.network_code in STAGED_GONE_CODES):
             body = self.call("POST", f"{account.external_account_id}/media_publish",
                              token=account.access_token, account=account, outcome_critical=True,
                              json={"creation_id": container})
-        except PermanentPlatformError as exc:
-            if request.staged and exc.network_code in STAGED_GONE_CODES:
-                raise StagedMediaGone(self.platform, f"the container staged ahead, {container}, "
-                                      f"is gone: {exc.network_message}", status=exc.status,
-                                      network_code=exc.network_code) from exc
-            raise
         media_id = str(body.get("id") or "")
         if not media_id:
             raise PermanentPlatformError(self.platform, "answered media_publish without id",

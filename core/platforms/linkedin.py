@@ -35,7 +35,6 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
-    StagedMediaGone,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -226,15 +225,10 @@ class LinkedInConnector(Connector):
             content = self._content(request, author, account.access_token)
         if content:
             payload["content"] = content
-        try:
+        staged = request.staged or {}
+        with self.refusing_staged(request, "the media", gone=lambda exc: _refuses_staged_media(exc, staged)):
             response = self.rest("POST", "posts", token=account.access_token, json=payload,
                                  outcome_critical=True)
-        except PermanentPlatformError as exc:
-            if request.staged and _refuses_staged_media(exc, request.staged):
-                raise StagedMediaGone(self.platform, f"the media staged ahead is gone: "
-                                      f"{exc.network_message}", status=exc.status,
-                                      network_code=exc.network_code) from exc
-            raise
         if response.content:
             json_object(self.platform, response)  # the body may be empty, but not garbage
         urn = response.headers.get("x-restli-id")

@@ -54,7 +54,6 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
-    StagedMediaGone,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -227,14 +226,9 @@ class SnapchatConnector(Connector):
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
         kind = self._kind(request)
         media_id = str(request.staged["media_id"]) if request.staged else self._ready_media(request, account)
-        try:
+        with self.refusing_staged(request, f"the media {media_id}",
+                                  gone=lambda exc: exc.network_code in STAGED_GONE_CODES):
             body, item = self._create_content(kind, media_id, request, account)
-        except PermanentPlatformError as exc:
-            if request.staged and exc.network_code in STAGED_GONE_CODES:
-                raise StagedMediaGone(self.platform, f"the media staged ahead, {media_id}, is "
-                                      f"gone: {exc.network_message}", status=exc.status,
-                                      network_code=exc.network_code) from exc
-            raise
         content_id = self._id(item, "id", f"the {kind.replace('_', ' ')}")
         return PublishResult(content_id, content_url(kind, content_id, account, item),
                              {**body, "media_id": media_id, "kind": kind})

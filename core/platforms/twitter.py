@@ -24,7 +24,6 @@ from core.errors import (
     PermanentPlatformError,
     PlatformError,
     RetryablePlatformError,
-    StagedMediaGone,
 )
 from core.platforms.base import (
     AccountCredentials,
@@ -121,14 +120,8 @@ class TwitterConnector(Connector):
         payload.update({k: request.options[k] for k in OPTION_KEYS if request.options.get(k)})
         if request.options.get("reply_to"):
             payload["reply"] = {"in_reply_to_tweet_id": str(request.options["reply_to"])}
-        try:
+        with self.refusing_staged(request, "the media", gone=lambda exc: STAGED_GONE_MESSAGE in exc.network_message):
             head = self._tweet(payload, account)
-        except PermanentPlatformError as exc:
-            if request.staged and STAGED_GONE_MESSAGE in exc.network_message:
-                raise StagedMediaGone(self.platform, f"the media staged ahead is gone: "
-                                      f"{exc.network_message}", status=exc.status,
-                                      network_code=exc.network_code) from exc
-            raise
         raw: dict[str, Any] = {"data": head, "thread_ids": [head["id"]]}
         self._thread(request, account, head["id"], raw)
         return PublishResult(head["id"], status_url(account.username, head["id"]), raw)
