@@ -50,13 +50,14 @@ class ClaimedItem:
     staged: dict[str, Any] | None = None  # what was staged ahead (core.services.staging)
 
 
+# An item's post may be published: scheduled or publishing, and approved unless its org needs no
+# approval (over ``P`` joined to ``ORGS``).
+_CLAIMABLE_POST = and_(P.c.status.in_(CLAIMABLE_POST_STATES),
+                       or_(ORGS.c.approval_required.is_(False), P.c.approval_status == "approved"))
+
+
 def _due_filter(now: datetime, exclude_platforms: Iterable[str], post_id: uuid.UUID | None) -> Any:
-    conditions = [
-        Q.c.status == "pending",
-        Q.c.next_attempt_at <= now,
-        P.c.status.in_(CLAIMABLE_POST_STATES),
-        or_(ORGS.c.approval_required.is_(False), P.c.approval_status == "approved"),
-    ]
+    conditions = [Q.c.status == "pending", Q.c.next_attempt_at <= now, _CLAIMABLE_POST]
     excluded = list(exclude_platforms)
     if excluded:
         conditions.append(Q.c.platform.not_in(excluded))
@@ -64,6 +65,12 @@ def _due_filter(now: datetime, exclude_platforms: Iterable[str], post_id: uuid.U
         conditions.append(Q.c.scheduled_post_id == post_id)
     return and_(*conditions)
 
+
+# ``_CLAIMABLE_POST`` as the claims' correlated subquery on ``q``'s post ({also}: more conditions).
+_PG_CLAIMABLE_POST = """(SELECT p.status IN ('scheduled', 'publishing')
+                   AND (o.approval_required IS FALSE OR p.approval_status = 'approved'){also}
+              FROM scheduled_posts AS p JOIN orgs AS o ON o.org_id = p.org_id
+             WHERE p.post_id = q.scheduled_post_id)"""
 
 # PostgreSQL's claim, one statement: pick due items (locking them, skipping those another worker
 # holds), take them, and open their attempt rows. The pick checks each item's post with a
@@ -79,10 +86,7 @@ _PG_CLAIM = """
 WITH picked AS MATERIALIZED (
     SELECT q.queue_id FROM publishing_queue AS q
      WHERE q.status = 'pending' AND q.next_attempt_at <= :now{filters}
-       AND (SELECT p.status IN ('scheduled', 'publishing')
-                   AND (o.approval_required IS FALSE OR p.approval_status = 'approved')
-              FROM scheduled_posts AS p JOIN orgs AS o ON o.org_id = p.org_id
-             WHERE p.post_id = q.scheduled_post_id)
+       AND {claimable}
      ORDER BY q.next_attempt_at
      LIMIT :limit
        FOR UPDATE OF q SKIP LOCKED
@@ -123,11 +127,7 @@ WITH picked AS MATERIALIZED (
      WHERE q.status = 'pending' AND q.stage_state IS NULL
        AND q.next_attempt_at > :soonest AND q.next_attempt_at <= :horizon
        AND q.platform = ANY(CAST(:platforms AS text[]))
-       AND (SELECT p.status IN ('scheduled', 'publishing')
-                   AND (o.approval_required IS FALSE OR p.approval_status = 'approved')
-                   AND jsonb_array_length(p.media_urls) > 0
-              FROM scheduled_posts AS p JOIN orgs AS o ON o.org_id = p.org_id
-             WHERE p.post_id = q.scheduled_post_id)
+       AND {claimable}
      ORDER BY q.next_attempt_at
      LIMIT :limit
        FOR UPDATE OF q SKIP LOCKED
@@ -135,7 +135,8 @@ WITH picked AS MATERIALIZED (
 UPDATE publishing_queue AS q SET stage_state = 'staging', stage_until = :lease_until
  WHERE q.queue_id = ANY(ARRAY(SELECT queue_id FROM picked))
 RETURNING q.queue_id, q.org_id, q.scheduled_post_id, q.platform, q.attempts, q.max_attempts,
-          q.scheduled_for, q.idempotency_key, q.account_id, q.next_attempt_at""")
+          q.scheduled_for, q.idempotency_key, q.account_id, q.next_attempt_at""".format(
+    claimable=_PG_CLAIMABLE_POST.format(also="\n                   AND jsonb_array_length(p.media_urls) > 0")))
 
 
 _PG_FINISH_STAGING = text("""
@@ -150,7 +151,7 @@ def _pg_claim(exclude: bool, one_post: bool) -> Any:
     if key not in _PG_CLAIMS:
         filters = ("\n       AND q.platform <> ALL(CAST(:excluded AS text[]))" if exclude else "") + (
             "\n       AND q.scheduled_post_id = :post_id" if one_post else "")
-        _PG_CLAIMS[key] = text(_PG_CLAIM.format(filters=filters))
+        _PG_CLAIMS[key] = text(_PG_CLAIM.format(filters=filters, claimable=_PG_CLAIMABLE_POST.format(also="")))
     return _PG_CLAIMS[key]
 
 
@@ -254,8 +255,7 @@ class QueueStore:
             pick = (select(Q.c.queue_id).select_from(source)
                     .where(Q.c.status == "pending", Q.c.stage_state.is_(None), Q.c.next_attempt_at > soonest,
                            Q.c.next_attempt_at <= horizon, Q.c.platform.in_(list(platforms)),
-                           P.c.status.in_(CLAIMABLE_POST_STATES), func.json_array_length(P.c.media_urls) > 0,
-                           or_(ORGS.c.approval_required.is_(False), P.c.approval_status == "approved"))
+                           _CLAIMABLE_POST, func.json_array_length(P.c.media_urls) > 0)
                     .order_by(Q.c.next_attempt_at).limit(limit))
             with self.db.transaction(system=True) as conn:
                 ids = list(conn.execute(pick).scalars())
@@ -366,8 +366,7 @@ class QueueStore:
 
         Items of posts that cannot be claimed (never approved, say) do not count: they would
         otherwise be "due" forever and keep an idle worker claiming nothing in a loop."""
-        claimable = (select(and_(P.c.status.in_(CLAIMABLE_POST_STATES),
-                                 or_(ORGS.c.approval_required.is_(False), P.c.approval_status == "approved")))
+        claimable = (select(_CLAIMABLE_POST)
                      .select_from(P.join(ORGS, ORGS.c.org_id == P.c.org_id))
                      .where(P.c.post_id == Q.c.scheduled_post_id).scalar_subquery())
         query = (select(Q.c.next_attempt_at).where(Q.c.status == "pending", claimable)
