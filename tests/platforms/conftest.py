@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from core.clock import FixedClock
@@ -87,3 +90,17 @@ def connector(case: NetworkCase, connect: ConnectorFactory) -> Connector:
 @pytest.fixture
 def account(case: NetworkCase, sandbox: Sandbox) -> AccountCredentials:
     return case.register(sandbox)
+
+
+def record_calls(connector: Connector) -> list[tuple[str, str, bool]]:
+    """Every call ``connector`` sends from now on, as ``(method, path, publishing)``, in a
+    growing list (``publishing``: sent ``outcome_critical``)."""
+    calls: list[tuple[str, str, bool]] = []
+    send = connector.http.send
+
+    def recording(method: str, url: str, *args: Any, **kwargs: Any) -> httpx.Response:
+        calls.append((method, urlsplit(url).path, bool(kwargs.get("outcome_critical"))))
+        return send(method, url, *args, **kwargs)
+
+    connector.http.send = recording  # type: ignore[method-assign]
+    return calls

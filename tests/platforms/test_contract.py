@@ -25,7 +25,7 @@ from core.errors import (
 from core.platforms import AccountCredentials, Connector, PublishRequest, make_pkce_pair
 from core.platforms.base import STEP_RETRIES
 from core.platforms.sandbox import Sandbox
-from tests.platforms.conftest import NOW, ConnectorFactory
+from tests.platforms.conftest import NOW, ConnectorFactory, record_calls
 from tests.platforms.contract import CASES, NetworkCase
 
 POST_TYPE_CASES = [(case, post_type) for case in CASES for post_type in case.post_types]
@@ -424,7 +424,7 @@ def test_a_staged_publish_starts_with_the_publishing_call(
         return
     assert staged is not None and json.loads(json.dumps(staged)) == staged  # stored as JSON
     assert sandbox.posts(case.platform) == []  # staging shows nothing to anyone
-    calls = _record_calls(connector)
+    calls = record_calls(connector)
 
     result = connector.publish(replace(request, staged=staged), account)
 
@@ -450,16 +450,3 @@ def test_staged_media_the_network_has_let_expire_is_reported_as_gone(
         connector.publish(replace(request, staged=staged), account)
 
     assert sandbox.posts(case.platform) == []
-
-
-def _record_calls(connector: Connector) -> list[tuple[str, str, bool]]:
-    """Every call the connector sends as ``(method, path, publishing)``, as a growing list."""
-    calls: list[tuple[str, str, bool]] = []
-    send = connector.http.send
-
-    def recording(method: str, url: str, *args: Any, **kwargs: Any) -> httpx.Response:
-        calls.append((method, urlsplit(url).path, bool(kwargs.get("outcome_critical"))))
-        return send(method, url, *args, **kwargs)
-
-    connector.http.send = recording  # type: ignore[method-assign]
-    return calls

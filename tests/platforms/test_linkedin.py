@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -30,7 +29,7 @@ from core.platforms.linkedin import (
 )
 from core.platforms.sandbox import Sandbox, SandboxConfig
 from core.platforms.sandbox.linkedin import render_little_text
-from tests.platforms.conftest import NOW, ConnectorFactory, FakeSleep
+from tests.platforms.conftest import NOW, ConnectorFactory, FakeSleep, record_calls
 from tests.platforms.contract import CASES, IMAGE, IMAGE_2, MEDIA, VIDEO
 from tests.platforms.recording import Recorder
 
@@ -449,19 +448,6 @@ def test_with_organization_admin_scope_the_managed_pages_are_offered(
 # --- staging the uploads ahead of the scheduled time ----------------------------------------
 
 
-def record_calls(connector: LinkedInConnector) -> list[tuple[str, str]]:
-    """Every call the connector sends from now on, as ``(method, path)``."""
-    calls: list[tuple[str, str]] = []
-    send = connector.http.send
-
-    def recording(method: str, url: str, *args: Any, **kwargs: Any) -> httpx.Response:
-        calls.append((method, urlsplit(url).path))
-        return send(method, url, *args, **kwargs)
-
-    connector.http.send = recording  # type: ignore[method-assign]
-    return calls
-
-
 STAGED_POSTS = {
     "image": post("Staged photo", "image", (IMAGE,)),
     "carousel": post("Staged gallery", "carousel", (IMAGE, IMAGE_2)),
@@ -483,7 +469,7 @@ def test_a_staged_post_is_only_post_rest_posts_when_due(
 
     result = li.publish(replace(request, staged=staged), ada)
 
-    assert calls == [("POST", "/linkedin/rest/posts")]
+    assert calls == [("POST", "/linkedin/rest/posts", True)]
     [published] = sandbox.posts("linkedin")
     assert published.id == result.external_id and published.text == request.text
     assert published.post_type == kind

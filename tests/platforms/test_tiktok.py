@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -24,7 +23,7 @@ from core.errors import (
 from core.platforms import AccountCredentials, PollPolicy, PublishRequest
 from core.platforms.sandbox import Sandbox, SandboxConfig
 from core.platforms.tiktok import UPLOAD_STAGE_AHEAD, ChunkPolicy, TikTokConnector, choose_privacy
-from tests.platforms.conftest import NOW, ConnectorFactory, FakeSleep
+from tests.platforms.conftest import NOW, ConnectorFactory, FakeSleep, record_calls
 from tests.platforms.contract import CASES, IMAGE, MEDIA, VIDEO
 from tests.platforms.recording import Recorder
 
@@ -65,19 +64,6 @@ def photos(*urls: str, text: str = "Our new office", **kwargs: object) -> Publis
 
 def job_of(sandbox: Sandbox, publish_id: str) -> dict[str, object]:
     return sandbox.networks["tiktok"].jobs[publish_id]  # type: ignore[attr-defined, no-any-return]
-
-
-def record_calls(tt: TikTokConnector) -> list[tuple[str, str, bool]]:
-    """Every call ``tt`` sends from now on as ``(method, path, publishing)``."""
-    calls: list[tuple[str, str, bool]] = []
-    send = tt.http.send
-
-    def recording(method: str, url: str, *args: Any, **kwargs: Any) -> httpx.Response:
-        calls.append((method, urlsplit(url).path, bool(kwargs.get("outcome_critical"))))
-        return send(method, url, *args, **kwargs)
-
-    tt.http.send = recording  # type: ignore[method-assign]
-    return calls
 
 
 def status_polls(calls: list[tuple[str, str, bool]]) -> bool:
