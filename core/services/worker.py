@@ -30,6 +30,7 @@ from typing import Any
 from core.services.flow_control import AccountRateLimiter, CircuitBreaker
 from core.services.publishing import ItemOutcome, PublishingService, PublishJob, Settlement
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem, QueueStore
+from core.services.staging import DEFAULT_THREADS as DEFAULT_STAGE_THREADS
 from core.services.staging import Stager
 
 log = logging.getLogger("herald.worker")
@@ -46,7 +47,6 @@ MAX_WRITE_BATCH = 500  # outcomes per write round
 # are done (lateness does not move); fewer, larger transactions cost far less per item.
 WRITE_LINGER_SECONDS = 0.1
 MAX_WRITE_BACKLOG = 2000  # stop claiming while this many outcomes wait to be written
-STAGE_THREADS = 16  # stagings in flight at once (uploads and media processing ahead of time)
 WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # then the item is left to lease recovery
 
 
@@ -83,7 +83,7 @@ class QueueWorker:
                  lease_seconds: int = LEASE_SECONDS, breaker: CircuitBreaker | None = None,
                  limiter: AccountRateLimiter | None = None, wakeup: Any = None,
                  claim_interval: float = CLAIM_INTERVAL_SECONDS, stage_ahead_seconds: float = 0,
-                 stage_threads: int = STAGE_THREADS) -> None:
+                 stage_threads: int = DEFAULT_STAGE_THREADS) -> None:
         self.publishing = publishing
         self.queue: QueueStore = publishing.queue
         self.worker_id = worker_id
