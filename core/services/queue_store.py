@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, any_, bindparam, func, or_, select, text, update
+from sqlalchemy import Table, and_, any_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from core.db.engine import Database
@@ -48,6 +48,7 @@ class ClaimedItem:
     account_id: uuid.UUID | None
     attempt_id: uuid.UUID
     staged: dict[str, Any] | None = None  # what was staged ahead (core.services.staging)
+    due_at: datetime | None = None  # when it may go out (claims of due items; armed ahead: later than now)
 
 
 # An item's post may be published: scheduled or publishing, and approved unless its org needs no
@@ -56,8 +57,8 @@ _CLAIMABLE_POST = and_(P.c.status.in_(CLAIMABLE_POST_STATES),
                        or_(ORGS.c.approval_required.is_(False), P.c.approval_status == "approved"))
 
 
-def _due_filter(now: datetime, exclude_platforms: Iterable[str], post_id: uuid.UUID | None) -> Any:
-    conditions = [Q.c.status == "pending", Q.c.next_attempt_at <= now, _CLAIMABLE_POST]
+def _due_filter(due_by: datetime, exclude_platforms: Iterable[str], post_id: uuid.UUID | None) -> Any:
+    conditions = [Q.c.status == "pending", Q.c.next_attempt_at <= due_by, _CLAIMABLE_POST]
     excluded = list(exclude_platforms)
     if excluded:
         conditions.append(Q.c.platform.not_in(excluded))
@@ -72,8 +73,9 @@ _PG_CLAIMABLE_POST = """(SELECT p.status IN ('scheduled', 'publishing')
               FROM scheduled_posts AS p JOIN orgs AS o ON o.org_id = p.org_id
              WHERE p.post_id = q.scheduled_post_id)"""
 
-# PostgreSQL's claim, one statement: pick due items (locking them, skipping those another worker
-# holds), take them, and open their attempt rows. The pick checks each item's post with a
+# PostgreSQL's claim, one statement: pick items due by ``:due_by`` (locking them, skipping those
+# another worker holds), take them, and open their attempt rows. An item armed ahead (due after
+# ``:now``) has its attempt start at its time, when it is sent. The pick checks each item's post with a
 # correlated subquery so that, with sorting and bitmap scans off for the claim's transaction
 # (``CLAIM_PLANNER``), it walks ``idx_publishing_queue_due`` in order and stops after ``limit``
 # rows. Left alone, the planner cannot estimate the row-level-security predicates, believes
@@ -85,7 +87,7 @@ _PG_CLAIMABLE_POST = """(SELECT p.status IN ('scheduled', 'publishing')
 _PG_CLAIM = """
 WITH picked AS MATERIALIZED (
     SELECT q.queue_id FROM publishing_queue AS q
-     WHERE q.status = 'pending' AND q.next_attempt_at <= :now{filters}
+     WHERE q.status = 'pending' AND q.next_attempt_at <= :due_by{filters}
        AND {claimable}
      ORDER BY q.next_attempt_at
      LIMIT :limit
@@ -93,14 +95,15 @@ WITH picked AS MATERIALIZED (
 ), claimed AS (
     UPDATE publishing_queue AS q
        SET status = 'processing', locked_by = :worker, locked_until = :lease_until,
-           attempts = q.attempts + 1, last_attempt_at = :now, updated_at = :now
+           attempts = q.attempts + 1, last_attempt_at = GREATEST(:now, q.next_attempt_at), updated_at = :now
      WHERE q.queue_id = ANY(ARRAY(SELECT queue_id FROM picked))
     RETURNING q.queue_id, q.org_id, q.scheduled_post_id, q.platform, q.attempts, q.max_attempts,
               q.scheduled_for, q.idempotency_key, q.account_id, gen_random_uuid() AS attempt_id,
               q.next_attempt_at, q.staged
 ), attempts AS (
     INSERT INTO publish_attempts (attempt_id, org_id, queue_id, attempt_no, worker_id, started_at, outcome)
-    SELECT c.attempt_id, c.org_id, c.queue_id, c.attempts, :worker, :now, 'in_progress' FROM claimed AS c
+    SELECT c.attempt_id, c.org_id, c.queue_id, c.attempts, :worker, GREATEST(:now, c.next_attempt_at),
+           'in_progress' FROM claimed AS c
 )
 SELECT * FROM claimed"""
 CLAIM_PLANNER = {"enable_sort": "off", "enable_bitmapscan": "off"}
@@ -177,18 +180,22 @@ class QueueStore:
 
     def claim_due(
         self, worker_id: str, *, now: datetime, limit: int, lease_seconds: int = LEASE_SECONDS,
-        exclude_platforms: Sequence[str] = (), post_id: uuid.UUID | None = None,
+        exclude_platforms: Sequence[str] = (), post_id: uuid.UUID | None = None, due_by: datetime | None = None,
     ) -> list[ClaimedItem]:
-        """Claim up to ``limit`` due items for ``worker_id``: status processing, a lease, one
-        more attempt, and an in-progress ``publish_attempts`` row each, all in one transaction."""
+        """Claim up to ``limit`` items due by ``due_by`` (default ``now``) for ``worker_id``:
+        status processing, a lease, one more attempt, and an in-progress ``publish_attempts``
+        row each, all in one transaction. Items are returned in due order, each with its
+        ``due_at``: one claimed ahead of its time (armed, ``core.services.worker``) is held
+        until then; its attempt starts at its time."""
         if limit <= 0:
             return []
+        due_by = now if due_by is None or due_by < now else due_by
         lease_until = now + timedelta(seconds=lease_seconds)
         if not self.db.is_sqlite:
-            return self._claim_due_pg(worker_id, now, limit, lease_until, list(exclude_platforms), post_id)
+            return self._claim_due_pg(worker_id, now, due_by, limit, lease_until, list(exclude_platforms), post_id)
         source = Q.join(P, P.c.post_id == Q.c.scheduled_post_id).join(ORGS, ORGS.c.org_id == Q.c.org_id)
         pick = (select(Q.c.queue_id).select_from(source)
-                .where(_due_filter(now, exclude_platforms, post_id))
+                .where(_due_filter(due_by, exclude_platforms, post_id))
                 .order_by(Q.c.next_attempt_at).limit(limit))
         with self.db.transaction(system=True) as conn:
             # SQLite: BEGIN IMMEDIATE makes this transaction the only writer, so the picked
@@ -199,26 +206,29 @@ class QueueStore:
             rows = conn.execute(
                 update(Q).where(Q.c.queue_id.in_(ids), Q.c.status == "pending")
                 .values(status="processing", locked_by=worker_id, locked_until=lease_until,
-                        attempts=Q.c.attempts + 1, last_attempt_at=now, updated_at=now)
+                        attempts=Q.c.attempts + 1, updated_at=now,
+                        last_attempt_at=case((Q.c.next_attempt_at > now, Q.c.next_attempt_at), else_=now))
                 .returning(Q.c.queue_id, Q.c.org_id, Q.c.scheduled_post_id, Q.c.platform, Q.c.attempts,
-                           Q.c.max_attempts, Q.c.scheduled_for, Q.c.idempotency_key, Q.c.account_id, Q.c.staged)
+                           Q.c.max_attempts, Q.c.scheduled_for, Q.c.idempotency_key, Q.c.account_id, Q.c.staged,
+                           Q.c.next_attempt_at)
             ).all()
             if not rows:
                 return []
-            claimed = [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], uuid.uuid4(), r[9])
-                       for r in rows]
+            claimed = sorted((ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], uuid.uuid4(), r[9],
+                                          _utc(r[10])) for r in rows), key=lambda c: c.due_at or now)
             conn.execute(A.insert(), [
                 {"attempt_id": c.attempt_id, "org_id": c.org_id, "queue_id": c.queue_id,
-                 "attempt_no": c.attempt_no, "worker_id": worker_id, "started_at": now,
+                 "attempt_no": c.attempt_no, "worker_id": worker_id, "started_at": max(now, c.due_at or now),
                  "outcome": "in_progress"} for c in claimed])
             conn.execute(update(P).where(P.c.post_id.in_({c.post_id for c in claimed}), P.c.status == "scheduled")
                          .values(status="publishing", updated_at=now))
             conn.commit()
         return claimed
 
-    def _claim_due_pg(self, worker_id: str, now: datetime, limit: int, lease_until: datetime,
+    def _claim_due_pg(self, worker_id: str, now: datetime, due_by: datetime, limit: int, lease_until: datetime,
                       excluded: list[str], post_id: uuid.UUID | None) -> list[ClaimedItem]:
-        params: dict[str, Any] = {"now": now, "limit": limit, "worker": worker_id, "lease_until": lease_until}
+        params: dict[str, Any] = {"now": now, "due_by": due_by, "limit": limit, "worker": worker_id,
+                                  "lease_until": lease_until}
         if excluded:
             params["excluded"] = excluded
         if post_id is not None:
@@ -230,8 +240,8 @@ class QueueStore:
                           key=lambda r: r[10])
             if not rows:
                 return []
-            claimed = [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], r[8], r[9], r[11])
-                       for r in rows]
+            claimed = [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], _utc(r[6]), r[7], r[8], r[9], r[11],
+                                   _utc(r[10])) for r in rows]
             conn.execute(_PG_FIRST_CLAIMS, {"now": now, "ids": sorted({c.post_id for c in claimed})})
             conn.commit()
         return claimed

@@ -152,7 +152,7 @@ def test_an_open_circuit_defers_without_spending_an_attempt(herald, sandbox, tea
     worker = QueueWorker(herald.publishing, "cb", concurrency=2, breaker=breaker)
     [item] = herald.publishing.queue.claim_due("cb", now=herald.clock.now(), limit=10)
     breaker.record_failure("twitter", herald.clock.now(), "down")  # opens while the item is in hand
-    worker._hold([item])
+    worker._hold([item], busy=True)
     worker._start([item])
     worker.close()
     status, attempts, next_at, error = _items(herald, team.org.org_id)[(post.post_id, "twitter")]
@@ -196,7 +196,7 @@ def test_the_claim_walks_the_due_index_and_stops_after_its_batch(herald, sandbox
     now = herald.clock.now()
     with herald.db.transaction(system=True, settings=CLAIM_PLANNER) as conn:
         plan = "\n".join(conn.execute(text("EXPLAIN " + _pg_claim(False, False).text), {
-            "now": now, "limit": 5, "worker": "w", "lease_until": now}).scalars())
+            "now": now, "due_by": now, "limit": 5, "worker": "w", "lease_until": now}).scalars())
     assert "idx_publishing_queue_due" in plan and "Sort" not in plan, plan
 
 
