@@ -10,8 +10,9 @@ One loop per daemon process (and one inside the dashboard in embedded mode):
   second: their claims and loads were done in the seconds before. An armed item is claimed, so its
   post is publishing (no longer editable) from up to ``arm_ahead`` seconds before its time;
 - a writer thread writes finished items' outcomes in batches (one transaction per org for
-  everything that finished meanwhile); an outcome that cannot be written is retried with backoff,
-  and only then left to lease recovery and reconciliation;
+  everything that finished meanwhile; while a burst of armed items is still going out, for up to
+  a second, after it); an outcome that cannot be written is retried with backoff, and only then
+  left to lease recovery and reconciliation;
 - sleeps exactly until the next item is due, woken early by PostgreSQL NOTIFY (``herald_queue``)
   when items are added or moved, polling as the fallback; while items trickle in (or every thread
   is busy) it claims at most every ``claim_interval`` seconds, so a claim takes a batch rather
@@ -53,6 +54,9 @@ MAX_WRITE_BATCH = 500  # outcomes per write round
 # The writer waits this long after the first outcome for more to join its batch: the publishes
 # are done (lateness does not move); fewer, larger transactions cost far less per item.
 WRITE_LINGER_SECONDS = 0.1
+# ... and, while armed items that are due still wait for a thread (a burst), up to this long:
+# the burst's network calls get the CPU, and its outcomes are written together after it.
+WRITE_DEFER_SECONDS = 1.0
 MAX_WRITE_BACKLOG = 2000  # stop claiming while this many outcomes wait to be written
 WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # then the item is left to lease recovery
 # Claim and load items this long before they fall due; they go out at their time. Two seconds
@@ -415,11 +419,15 @@ class QueueWorker:
                         batch.append(first)
                 except queue.Empty:
                     pass
-                linger_until = time.monotonic() + WRITE_LINGER_SECONDS
+                first_at = time.monotonic()
+                linger_until = first_at + WRITE_LINGER_SECONDS
                 while batch and not closing and len(batch) < MAX_WRITE_BATCH:
                     try:
                         more = self._outcomes.get(timeout=max(0.0, linger_until - time.monotonic()))
                     except queue.Empty:
+                        if time.monotonic() - first_at < WRITE_DEFER_SECONDS and self._due_armed_waiting():
+                            linger_until = time.monotonic() + WRITE_LINGER_SECONDS / 2
+                            continue
                         break
                     if more is None:
                         closing = True
@@ -432,6 +440,12 @@ class QueueWorker:
             retries = [r for r in retries if r.due > now]
             if batch or due:
                 retries.extend(self._write(batch, due))
+
+    def _due_armed_waiting(self) -> bool:
+        """Armed items are due and waiting for a publish thread: a burst is under way."""
+        now = self.publishing.now()
+        with self._lock:
+            return bool(self._armed) and self._armed[0].due <= now
 
     def _write(self, fresh: list[Settlement], due: list[_Retry]) -> list[_Retry]:
         tries = {id(s): 0 for s in fresh} | {id(r.settlement): r.tries for r in due}

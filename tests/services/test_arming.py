@@ -173,3 +173,30 @@ def test_an_armed_item_whose_account_is_gone_fails_with_its_reason_and_the_rest_
     failed = next(r for r in _rows(herald, team) if r.scheduled_post_id == orphan.post_id)
     assert failed.status == "failed" and "No facebook account is connected" in (failed.error_message or "")
     assert [p.text for p in sandbox.posts()] == ["Fine"]
+
+
+def test_outcomes_are_written_after_a_burst_still_going_out(herald, monkeypatch) -> None:
+    """While armed items are due and wait for a thread, the writer holds its batch (up to a
+    second), so the burst's network calls get the CPU; then it writes everything at once."""
+    from types import SimpleNamespace
+
+    from core.services import worker as worker_module
+
+    written: list[tuple[float, int]] = []
+    monkeypatch.setattr(herald.publishing, "write_settlements",
+                        lambda batch: written.append((time.monotonic(), len(batch))) or [])
+    worker = QueueWorker(herald.publishing, "writer", concurrency=1, arm_ahead_seconds=2)
+    waiting = SimpleNamespace(item=SimpleNamespace(due_at=herald.clock.now()))
+    worker._armed.append(worker_module._Armed(herald.clock.now(), 0, waiting))  # type: ignore[arg-type]
+    outcome = SimpleNamespace(item=SimpleNamespace(queue_id="q1"),
+                              item_outcome=lambda: SimpleNamespace(outcome="completed"))
+    worker._ensure_writer()
+    started = time.monotonic()
+    worker._outcomes.put(outcome)  # type: ignore[arg-type]
+    time.sleep(0.4)
+    assert written == []  # held back: the burst is still going out
+    worker._armed.clear()  # the burst has gone out
+    assert _wait_for(lambda: bool(written), 2)
+    [(at, size)] = written
+    assert size == 1 and 0.4 <= at - started < worker_module.WRITE_DEFER_SECONDS + 0.2
+    worker._close_writer()
