@@ -90,7 +90,7 @@ for item in unconfirmed:
                 published = st.form_submit_button("Mark published")
                 failed = st.form_submit_button("Mark failed")
             if published or failed:
-                act(partial(app.publishing.resolve_unconfirmed, actor, item.queue_id, published=published,
+                act(partial(app.queue_actions.resolve_unconfirmed, actor, item.queue_id, published=published,
                             url=url.strip() or None), "Marked published." if published else "Marked failed.")
 
 st.subheader("Recent failures")
@@ -103,9 +103,9 @@ else:
         chosen = st.selectbox("Failed item", failures, format_func=lambda i: item_label(i, tz))
         retry, cancel = st.columns(2)
         if retry.button("Retry", type="primary", help="Back to pending, due now, with a fresh attempt budget"):
-            act(lambda: app.publishing.retry_item(actor, chosen.queue_id), "Queued again: it will publish shortly.")
+            act(lambda: app.queue_actions.retry_item(actor, chosen.queue_id), "Queued again: it will publish shortly.")
         if cancel.button("Cancel item", key="cancel-failed"):
-            act(lambda: app.publishing.cancel_item(actor, chosen.queue_id), "Cancelled.")
+            act(lambda: app.queue_actions.cancel_item(actor, chosen.queue_id), "Cancelled.")
 
 st.subheader("Waiting")
 waiting = load_items(actor, ("pending",), newest_first=False)
@@ -118,7 +118,7 @@ else:
     if can_operate:
         chosen_pending = st.selectbox("Pending item", waiting, format_func=lambda i: item_label(i, tz))
         if st.button("Cancel item", key="cancel-pending", help="Take this network off the post's publication"):
-            act(lambda: app.publishing.cancel_item(actor, chosen_pending.queue_id), "Cancelled.")
+            act(lambda: app.queue_actions.cancel_item(actor, chosen_pending.queue_id), "Cancelled.")
 
 st.subheader("Workers")
 beats = load_heartbeats()

@@ -23,6 +23,7 @@ from core.services.library import LibraryService
 from core.services.metrics_sync import MetricsService
 from core.services.ops import OpsService
 from core.services.publishing import PublishingService
+from core.services.queue_actions import QueueActions
 from core.services.scheduling import SchedulingService
 from core.services.secrets import LazyCipher, TokenCipher
 from core.services.users import OrgService, UserService
@@ -43,6 +44,7 @@ class Herald:
     connectors: ConnectorPool
     accounts: AccountService
     publishing: PublishingService
+    queue_actions: QueueActions
     metrics: MetricsService
     ops: OpsService
     api_tokens: ApiTokenService
@@ -84,6 +86,7 @@ class Herald:
             connectors=connectors,
             accounts=accounts,
             publishing=publishing,
+            queue_actions=QueueActions(db, clock),
             metrics=publishing.metrics,
             ops=OpsService(db, clock),
             api_tokens=ApiTokenService(db, clock),

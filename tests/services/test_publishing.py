@@ -253,7 +253,7 @@ def test_failed_item_can_be_retried_by_hand(herald, sandbox, team: Team) -> None
     herald.publishing.process_queue()
     with herald.db.unit_of_work(team.org.org_id, readonly=True) as uow:
         queue_id = uow.session.scalar(select(PublishingQueueItem.queue_id))
-    herald.publishing.retry_item(team.manager, queue_id)
+    herald.queue_actions.retry_item(team.manager, queue_id)
     assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
     assert herald.scheduling.get_post(team.viewer, post.post_id).status == "published"
 

@@ -115,7 +115,7 @@ def test_a_second_success_never_overwrites_the_first(herald, sandbox, team: Team
     [job] = herald.publishing.prepare([item])
     first = herald.publishing.publish_job(job)
     assert herald.publishing.write_settlements([first]) == []
-    late = herald.publishing._settlement(item, "completed", result=type(first.result)("other-id", "https://x", {}))
+    late = herald.publishing.settlement_for(item, "completed", result=type(first.result)("other-id", "https://x", {}))
     assert herald.publishing.write_settlements([late]) == []  # e.g. a late, duplicate report
     [row] = herald.scheduling.get_post(team.viewer, post.post_id).platform_posts
     assert first.result is not None and row.platform_post_id_external == first.result.external_id
