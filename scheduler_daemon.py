@@ -25,7 +25,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from core.bootstrap import prepare
 from core.services.container import Herald
 from core.services.ops import cluster_lock, new_worker_id
-from core.services.worker import DEFAULT_CONCURRENCY, PgWakeup, QueueWorker
+from core.services.wakeup import PgWakeup
+from core.services.worker import DEFAULT_CONCURRENCY, QueueWorker
 
 log = logging.getLogger("herald.daemon")
 

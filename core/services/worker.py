@@ -27,7 +27,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.services.flow_control import AccountRateLimiter, CircuitBreaker
+from core.services.outcome_writer import OutcomeWriter
 from core.services.publishing import ItemOutcome, PublishingService, PublishJob, Settlement
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem, QueueStore
 from core.services.staging import DEFAULT_THREADS as DEFAULT_STAGE_THREADS
@@ -44,21 +44,12 @@ from core.services.staging import Stager
 log = logging.getLogger("herald.worker")
 
 POLL_SECONDS = 1.0  # longest sleep when nothing says otherwise
-NOTIFY_CHANNEL = "herald_queue"
 DEFAULT_CONCURRENCY = 64  # publishes in flight at once (threads; they mostly wait on the network)
 # While items trickle in (or every thread is busy), claim at most this often: each claim then
 # takes the batch that fell due meanwhile instead of one item per transaction.
 CLAIM_INTERVAL_SECONDS = 0.1
 RECONCILE_CLAIM_SECONDS = 1.0  # how often to look for unconfirmed items due for a check
-MAX_WRITE_BATCH = 500  # outcomes per write round
-# The writer waits this long after the first outcome for more to join its batch: the publishes
-# are done (lateness does not move); fewer, larger transactions cost far less per item.
-WRITE_LINGER_SECONDS = 0.1
-# ... and, while armed items that are due still wait for a thread (a burst), up to this long:
-# the burst's network calls get the CPU, and its outcomes are written together after it.
-WRITE_DEFER_SECONDS = 1.0
 MAX_WRITE_BACKLOG = 2000  # stop claiming while this many outcomes wait to be written
-WRITE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)  # then the item is left to lease recovery
 # Claim and load items this long before they fall due; they go out at their time. Two seconds
 # covers loading a burst of a thousand (about half a second of CPU on two cores) with room to spare.
 ARM_AHEAD_SECONDS = 2.0
@@ -93,13 +84,6 @@ class _Armed:
     job: PublishJob = field(compare=False)
 
 
-@dataclass
-class _Retry:
-    settlement: Settlement
-    tries: int
-    due: float  # time.monotonic()
-
-
 class QueueWorker:
     def __init__(self, publishing: PublishingService, worker_id: str, *, concurrency: int = DEFAULT_CONCURRENCY,
                  lease_seconds: int = LEASE_SECONDS, breaker: CircuitBreaker | None = None,
@@ -132,8 +116,7 @@ class QueueWorker:
         self._stop = threading.Event()
         self._work_done = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"publish-{worker_id}")
-        self._outcomes: queue.SimpleQueue[Settlement | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
+        self._writer = OutcomeWriter(publishing, worker_id, done=self._written, bursting=self._due_armed_waiting)
         self._last_claim = 0.0  # time.monotonic() of the last claim of due items
         self._last_check = 0.0  # ... and of unconfirmed items
         # Media of items due soon is staged ahead on threads of its own (core.services.staging).
@@ -374,7 +357,7 @@ class QueueWorker:
             if settlement is None:
                 self._held.pop(item.queue_id, None)
         if settlement is not None:
-            self._outcomes.put(settlement)
+            self._writer.put(settlement)
         self._work_done.set()
 
     def _reconcile_one(self, item: ClaimedItem) -> None:
@@ -392,54 +375,12 @@ class QueueWorker:
                 self.stats.add(outcome)
             self._work_done.set()
 
-    # --- writing outcomes ----------------------------------------------------------------------
+    # --- writing outcomes (core.services.outcome_writer) ------------------------------------------
     def _ensure_writer(self) -> None:
-        if self._writer is None:
-            self._writer = threading.Thread(target=self._write_loop, name=f"settle-{self.worker_id}", daemon=True)
-            self._writer.start()
+        self._writer.start()
 
     def _close_writer(self) -> None:
-        if self._writer is not None:
-            self._outcomes.put(None)
-            self._writer.join()
-            self._writer = None
-
-    def _write_loop(self) -> None:
-        retries: list[_Retry] = []
-        closing = False
-        while not closing or retries:
-            batch: list[Settlement] = []
-            timeout = max(0.0, min(r.due for r in retries) - time.monotonic()) if retries else None
-            if not closing:
-                try:
-                    first = self._outcomes.get(timeout=timeout)
-                    if first is None:
-                        closing = True
-                    else:
-                        batch.append(first)
-                except queue.Empty:
-                    pass
-                first_at = time.monotonic()
-                linger_until = first_at + WRITE_LINGER_SECONDS
-                while batch and not closing and len(batch) < MAX_WRITE_BATCH:
-                    try:
-                        more = self._outcomes.get(timeout=max(0.0, linger_until - time.monotonic()))
-                    except queue.Empty:
-                        if time.monotonic() - first_at < WRITE_DEFER_SECONDS and self._due_armed_waiting():
-                            linger_until = time.monotonic() + WRITE_LINGER_SECONDS / 2
-                            continue
-                        break
-                    if more is None:
-                        closing = True
-                    else:
-                        batch.append(more)
-            elif timeout:
-                time.sleep(timeout)
-            now = time.monotonic()
-            due = [r for r in retries if r.due <= now]
-            retries = [r for r in retries if r.due > now]
-            if batch or due:
-                retries.extend(self._write(batch, due))
+        self._writer.close()
 
     def _due_armed_waiting(self) -> bool:
         """Armed items are due and waiting for a publish thread: a burst is under way."""
@@ -447,40 +388,13 @@ class QueueWorker:
         with self._lock:
             return bool(self._armed) and self._armed[0].due <= now
 
-    def _write(self, fresh: list[Settlement], due: list[_Retry]) -> list[_Retry]:
-        tries = {id(s): 0 for s in fresh} | {id(r.settlement): r.tries for r in due}
-        batch = fresh + [r.settlement for r in due]
-        try:
-            unwritten = self.publishing.write_settlements(batch)
-        except Exception as crash:  # noqa: BLE001 - write_settlements reports; belt and braces
-            unwritten = [(s, crash) for s in batch]
-        failed = {id(s) for s, _ in unwritten}
-        written = [s for s in batch if id(s) not in failed]
+    def _written(self, written: list[Settlement], given_up: list[Settlement]) -> None:
         with self._lock:
-            for s in written:
+            for s in written + given_up:
                 self._held.pop(s.item.queue_id, None)
         for s in written:
             self.stats.add(s.item_outcome())
-        retry: list[_Retry] = []
-        given_up: list[Settlement] = []
-        for s, exc in unwritten:
-            n = tries[id(s)]
-            if n < len(WRITE_RETRY_SECONDS):
-                retry.append(_Retry(s, n + 1, time.monotonic() + WRITE_RETRY_SECONDS[n]))
-            else:
-                given_up.append(s)
-                log.error("worker %s: could not write the outcome of item %s (%s: %s); its lease will run "
-                          "out and it will be reconciled with %s", self.worker_id, s.item.queue_id, s.outcome,
-                          exc, s.item.platform)
-        if retry:
-            log.warning("worker %s: could not write %d outcomes (%s); retrying", self.worker_id, len(retry),
-                        unwritten[0][1])
-        if given_up:
-            with self._lock:
-                for s in given_up:
-                    self._held.pop(s.item.queue_id, None)
         self._work_done.set()
-        return retry
 
     # --- idle ------------------------------------------------------------------------------------
     def _sleep_until_due(self) -> None:
@@ -501,32 +415,3 @@ class QueueWorker:
             self.wakeup.wait(wait)
         else:
             self._stop.wait(wait)
-
-
-class PgWakeup:
-    """LISTEN on ``herald_queue``: a trigger notifies when pending items are added or moved."""
-
-    def __init__(self, url: str) -> None:
-        import psycopg
-
-        self._url = url.replace("postgresql+psycopg://", "postgresql://")
-        self._psycopg = psycopg
-        self._conn: Any = None
-
-    def _connect(self) -> Any:
-        if self._conn is None or self._conn.closed:
-            self._conn = self._psycopg.connect(self._url, autocommit=True)
-            self._conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        return self._conn
-
-    def wait(self, timeout: float) -> None:
-        try:
-            for _ in self._connect().notifies(timeout=timeout, stop_after=1):
-                break
-        except Exception:  # connection lost: fall back to a plain sleep this time
-            self._conn = None
-            time.sleep(timeout)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()

@@ -176,27 +176,40 @@ def test_an_armed_item_whose_account_is_gone_fails_with_its_reason_and_the_rest_
 
 
 def test_outcomes_are_written_after_a_burst_still_going_out(herald, monkeypatch) -> None:
-    """While armed items are due and wait for a thread, the writer holds its batch (up to a
-    second), so the burst's network calls get the CPU; then it writes everything at once."""
+    """While a burst is going out, the writer holds its batch (up to a second), so the burst's
+    network calls get the CPU; then it writes everything at once."""
     from types import SimpleNamespace
 
-    from core.services import worker as worker_module
+    from core.services import outcome_writer
 
     written: list[tuple[float, int]] = []
     monkeypatch.setattr(herald.publishing, "write_settlements",
                         lambda batch: written.append((time.monotonic(), len(batch))) or [])
-    worker = QueueWorker(herald.publishing, "writer", concurrency=1, arm_ahead_seconds=2)
-    waiting = SimpleNamespace(item=SimpleNamespace(due_at=herald.clock.now()))
-    worker._armed.append(worker_module._Armed(herald.clock.now(), 0, waiting))  # type: ignore[arg-type]
-    outcome = SimpleNamespace(item=SimpleNamespace(queue_id="q1"),
-                              item_outcome=lambda: SimpleNamespace(outcome="completed"))
-    worker._ensure_writer()
+    bursting = threading.Event()
+    bursting.set()
+    writer = outcome_writer.OutcomeWriter(herald.publishing, "w", done=lambda ok, lost: None,
+                                          bursting=bursting.is_set)
+    outcome = SimpleNamespace(item=SimpleNamespace(queue_id="q1"))
+    writer.start()
     started = time.monotonic()
-    worker._outcomes.put(outcome)  # type: ignore[arg-type]
+    writer.put(outcome)  # type: ignore[arg-type]
     time.sleep(0.4)
     assert written == []  # held back: the burst is still going out
-    worker._armed.clear()  # the burst has gone out
+    bursting.clear()  # the burst has gone out
     assert _wait_for(lambda: bool(written), 2)
     [(at, size)] = written
-    assert size == 1 and 0.4 <= at - started < worker_module.WRITE_DEFER_SECONDS + 0.2
-    worker._close_writer()
+    assert size == 1 and 0.4 <= at - started < outcome_writer.WRITE_DEFER_SECONDS + 0.2
+    writer.close()
+
+
+def test_a_burst_is_under_way_while_armed_items_are_due_and_wait_for_a_thread(herald) -> None:
+    from types import SimpleNamespace
+
+    from core.services.worker import _Armed
+
+    worker = QueueWorker(herald.publishing, "w", concurrency=1, arm_ahead_seconds=2)
+    job = SimpleNamespace(item=SimpleNamespace(due_at=AT))
+    worker._armed.append(_Armed(herald.clock.now() + timedelta(seconds=1), 0, job))  # type: ignore[arg-type]
+    assert not worker._due_armed_waiting()  # armed, not yet due
+    herald.clock.advance(timedelta(seconds=1))
+    assert worker._due_armed_waiting()

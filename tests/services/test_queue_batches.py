@@ -165,7 +165,7 @@ def test_the_worker_retries_an_outcome_it_could_not_write(herald, sandbox, team:
     connect_sandbox_account(herald, sandbox, team, "twitter")
     post = _approved(herald, team)
     herald.clock.advance(timedelta(minutes=1))
-    monkeypatch.setattr("core.services.worker.WRITE_RETRY_SECONDS", (0.05, 0.05))
+    monkeypatch.setattr("core.services.outcome_writer.WRITE_RETRY_SECONDS", (0.05, 0.05))
     real, calls = herald.publishing.writer.write, []
 
     def flaky(settlements, now):  # type: ignore[no-untyped-def]
