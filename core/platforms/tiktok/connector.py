@@ -21,24 +21,24 @@ posted until the last chunk arrives, so the publish is that last ``PUT`` and the
 A pull init (video or photos) is itself the publishing call and is left for the due time. An
 upload URL lasts an hour; the staged upload is used only if the video's bytes are still the
 ones staged, and an upload TikTok refuses (expired, unknown) is ``StagedMediaGone``.
+
+This module holds the connector (publishing, reconciliation, metrics, OAuth); beside it
+``envelope`` reads answers and classifies errors, ``creator`` holds creator_info and the privacy
+choice, and ``upload`` the ``FILE_UPLOAD`` and its staging.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
-
-import httpx
 
 from core.errors import (
     AuthPlatformError,
     PermanentPlatformError,
-    PlatformError,
     RetryablePlatformError,
     StagedMediaGone,
     UnknownOutcome,
@@ -57,24 +57,29 @@ from core.platforms.base import (
     same_text,
     search_since,
 )
-from core.platforms.http import (
-    body_excerpt,
-    json_object,
-    retry_after_header,
-    tiktok_retry_after,
-    what,
+from core.platforms.http import json_object
+from core.platforms.tiktok.creator import (
+    PRIVACY_MISMATCH,
+    choose_privacy,
+    interaction_flags,
+    privacy_options,
+    read_creator,
 )
-from core.platforms.media import FetchedMedia, fetch_media
+from core.platforms.tiktok.envelope import data_of, required, tiktok_error
+from core.platforms.tiktok.upload import (
+    STAGING_TTL,
+    UPLOAD_STAGE_AHEAD,
+    ChunkPolicy,
+    StagedUpload,
+    finish_upload,
+    stage_upload,
+    upload_video,
+)
 
 log = logging.getLogger("herald.platforms.tiktok")
 
 WEB = "https://www.tiktok.com"
 JSON = {"Content-Type": "application/json; charset=UTF-8"}
-MiB = 1024**2
-VIDEO_MAX_BYTES = 4 * 1024**3
-PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
-PREFERRED_PRIVACY = "PUBLIC_TO_EVERYONE"
-AUTH_CODES = frozenset({"access_token_invalid", "scope_not_authorized", "scope_permission_missed"})
 QUERY_BATCH = 20  # video/query takes at most 20 ids
 LIST_PAGE = 20
 FIND_MAX_PAGES = 5
@@ -82,156 +87,14 @@ QUERY_FIELDS = "id,title,video_description,create_time,share_url,like_count,comm
 LIST_FIELDS = "id,title,video_description,create_time,share_url"
 VIDEO_OPTIONS = ("video_cover_timestamp_ms", "brand_content_toggle", "brand_organic_toggle", "is_aigc")
 PHOTO_OPTIONS = ("auto_add_music", "brand_content_toggle", "brand_organic_toggle")
-# What publishing needs of creator_info's answer, kept when it is read ahead of time.
-CREATOR_KEYS = ("creator_username", "privacy_level_options", "comment_disabled", "duet_disabled",
-                "stitch_disabled", "max_video_post_duration_sec")
-# An upload URL is valid for an hour from the init (TikTok's API reference as third parties quote
-# it; PLATFORMS.md is silent; the sandbox's UPLOAD_TTL). What was staged is used for 45 minutes:
-# the chunks sent while staging come out of that hour, and the last chunk of a late post must
-# still arrive in time.
-STAGING_TTL = timedelta(minutes=45)
-# The upload is staged only for a post due this soon; one due later gets creator_info alone.
-UPLOAD_STAGE_AHEAD = timedelta(minutes=30)
-# TikTok's answers to a PUT on an upload it no longer takes: the URL expired or is unknown, or
-# the upload is not where it was left (416). The PUT carries no access token, so 401 is the URL.
-UPLOAD_GONE_STATUSES = frozenset({401, 403, 404, 410, 416})
-PRIVACY_MISMATCH = "privacy_level_option_mismatch"
-
-
-@dataclass(frozen=True)
-class ChunkPolicy:
-    """How a ``FILE_UPLOAD`` is cut (Media Transfer Guide): chunks of ``min_bytes`` to
-    ``max_bytes``, the last one taking the remainder (so it may be larger, below 2 x
-    ``max_bytes``); a file under ``min_bytes`` goes whole, as does one no larger than
-    ``chunk_bytes``; at most ``max_chunks`` chunks. Tests shrink every value."""
-
-    chunk_bytes: int = 10 * MiB  # postiz: 10 MB chunks
-    min_bytes: int = 5 * MiB
-    max_bytes: int = 64 * MiB
-    max_chunks: int = 1000
-
-    def plan(self, size: int) -> tuple[int, int]:
-        """``(chunk_size, total_chunk_count)`` for a file of ``size`` bytes;
-        ``total_chunk_count = floor(size / chunk_size)``."""
-        if size <= 0:
-            raise ValueError("an empty file cannot be uploaded")
-        if size < self.min_bytes or size <= min(self.chunk_bytes, self.max_bytes):
-            return size, 1
-        chunk = min(max(self.chunk_bytes, self.min_bytes), self.max_bytes)
-        chunk = max(chunk, -(-size // self.max_chunks))
-        return chunk, size // chunk
-
-    @staticmethod
-    def ranges(size: int, chunk: int, count: int) -> list[tuple[int, int]]:
-        """Inclusive byte ranges of each chunk; the last one runs to the end of the file."""
-        spans = [(i * chunk, (i + 1) * chunk - 1) for i in range(count)]
-        spans[-1] = (spans[-1][0], size - 1)
-        return spans
-
-
-@dataclass(frozen=True)
-class StagedUpload:
-    """A ``FILE_UPLOAD`` made ahead of time: the init's ``publish_id`` and ``upload_url``, the
-    declared chunk plan, and the first ``sent_bytes`` of the video already uploaded (their
-    SHA-256, so the video sent at due time is known to be the same one)."""
-
-    publish_id: str
-    upload_url: str
-    video_size: int
-    chunk_size: int
-    total_chunk_count: int
-    sent_bytes: int
-    sent_sha256: str
-
-    @classmethod
-    def from_handles(cls, value: object) -> StagedUpload | None:
-        """The staged upload in ``value``, or ``None`` if there is none (or it is unreadable:
-        then the video is uploaded whole, as nothing of it has been sent yet)."""
-        if not isinstance(value, Mapping):
-            return None
-        try:
-            upload = cls(str(value["publish_id"]), str(value["upload_url"]), int(value["video_size"]),
-                         int(value["chunk_size"]), int(value["total_chunk_count"]),
-                         int(value["sent_bytes"]), str(value["sent_sha256"]))
-        except (KeyError, TypeError, ValueError):
-            upload = None
-        if upload is None or min(upload.chunk_size, upload.total_chunk_count) < 1 or not (
-                0 <= upload.sent_bytes < upload.video_size):
-            log.warning("ignoring an unreadable staged TikTok upload")
-            return None
-        return upload
-
-    def spans(self) -> list[tuple[int, int]]:
-        return ChunkPolicy.ranges(self.video_size, self.chunk_size, self.total_chunk_count)
-
-
-def tiktok_error(platform: str, response: httpx.Response, now: datetime) -> PlatformError:
-    """Classify a TikTok error: the ``{data, error: {code, message, log_id}}`` envelope, or
-    the OAuth endpoints' ``{error, error_description, log_id}``."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    body = body if isinstance(body, Mapping) else {}
-    error = body.get("error")
-    if isinstance(error, Mapping):
-        code, message = error.get("code"), error.get("message")
-    else:
-        code, message = error, body.get("error_description")
-    code = str(code) if code else None
-    text = str(message or code or f"HTTP {status} from {what(response)}")
-    kwargs: dict[str, Any] = {"status": status, "network_code": code or status,
-                              "response_body": body_excerpt(response)}
-    if status == 429 or code == "rate_limit_exceeded":
-        retry_at = retry_after_header(response.headers, now) or tiktok_retry_after(status, body, now)
-        return RetryablePlatformError(platform, text, retry_after=retry_at, **kwargs)
-    if status == 401 or code in AUTH_CODES:
-        return AuthPlatformError(platform, text, **kwargs)
-    if status >= 500 or code == "internal_error":
-        return RetryablePlatformError(platform, text, retry_after=retry_after_header(
-            response.headers, now), **kwargs)
-    return PermanentPlatformError(platform, text, **kwargs)  # spam_risk_*, invalid_params, ...
-
-
-def choose_privacy(requested: object, offered: Sequence[str]) -> str:
-    """The privacy level to post with: the requested one if the creator offers it (else a
-    clear refusal), otherwise ``PUBLIC_TO_EVERYONE`` if offered, otherwise the first option."""
-    if requested:
-        if requested not in offered:
-            raise PermanentPlatformError(
-                "tiktok", f"privacy level {requested} is not offered for this account; "
-                f"choose one of {', '.join(offered)}", network_code="privacy_level_option_mismatch")
-        return str(requested)
-    return PREFERRED_PRIVACY if PREFERRED_PRIVACY in offered else offered[0]
-
-
-def _data(body: Mapping[str, Any]) -> Mapping[str, Any]:
-    data = body.get("data")
-    return data if isinstance(data, Mapping) else {}
 
 
 def _int(value: object) -> int:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def _offered(creator: Mapping[str, Any]) -> list[str]:
-    return [str(o) for o in creator.get("privacy_level_options") or [] if o]
-
-
 def _pulled(request: PublishRequest) -> bool:
     return str(request.options.get("source") or "FILE_UPLOAD").upper() == "PULL_FROM_URL"
-
-
-def _digest(media: FetchedMedia, length: int) -> str:
-    """SHA-256 of the first ``length`` bytes of ``media``."""
-    digest = hashlib.sha256()
-    media.file.seek(0)
-    left = length
-    while left > 0 and (block := media.file.read(min(left, 1024 * 1024))):
-        digest.update(block)
-        left -= len(block)
-    return digest.hexdigest()
 
 
 class TikTokConnector(Connector):
@@ -259,13 +122,6 @@ class TikTokConnector(Connector):
 
         return self.step(attempt, what=f"{method} {path}", outcome_critical=outcome_critical)
 
-    def _required(self, body: Mapping[str, Any], key: str, what_for: str) -> Any:
-        value = _data(body).get(key)
-        if value in (None, "", []):
-            raise PermanentPlatformError(self.platform, f"answered {what_for} without data.{key}",
-                                         response_body=str(body)[:2000])
-        return value
-
     # -- publishing
     staging_ttl = STAGING_TTL
 
@@ -273,13 +129,14 @@ class TikTokConnector(Connector):
         """creator_info's answer; for a ``FILE_UPLOAD`` video due within
         ``UPLOAD_STAGE_AHEAD`` also the init and every chunk but the last (``StagedUpload``)."""
         photo = self._check(request)
-        creator = self._creator(account.access_token)
+        creator = read_creator(self, account.access_token)
         handles: dict[str, Any] = {"creator": creator}
         due = request.scheduled_at
         if photo or _pulled(request) or (due is not None and due - self.now() > UPLOAD_STAGE_AHEAD):
             return handles
-        privacy = choose_privacy(request.options.get("privacy_level"), _offered(creator))
-        handles["upload"] = asdict(self._stage_upload(request, creator, privacy, account.access_token))
+        privacy = choose_privacy(request.options.get("privacy_level"), privacy_options(creator))
+        post_info = self._video_info(request, creator, privacy)
+        handles["upload"] = asdict(stage_upload(self, request, post_info, account.access_token))
         return handles
 
     def publish(self, request: PublishRequest, account: AccountCredentials) -> PublishResult:
@@ -287,15 +144,15 @@ class TikTokConnector(Connector):
         token = account.access_token
         staged = request.staged or {}
         read_ahead = staged.get("creator")
-        creator = (read_ahead if isinstance(read_ahead, Mapping) and _offered(read_ahead)
-                   else self._creator(token))
-        privacy = choose_privacy(request.options.get("privacy_level"), _offered(creator))
+        creator = (read_ahead if isinstance(read_ahead, Mapping) and privacy_options(read_ahead)
+                   else read_creator(self, token))
+        privacy = choose_privacy(request.options.get("privacy_level"), privacy_options(creator))
         upload = StagedUpload.from_handles(staged.get("upload"))
         try:
             if photo:
                 publish_id = self._photos(request, creator, privacy, token)
             elif upload is not None and not _pulled(request):
-                publish_id = self._finish_upload(request, upload)
+                publish_id = finish_upload(self, request, upload)
             else:
                 publish_id = self._video(request, creator, privacy, token)
         except PermanentPlatformError as exc:
@@ -323,112 +180,28 @@ class TikTokConnector(Connector):
                                          "photos (JPEG/WEBP); they cannot be mixed")
         return photo
 
-    def _creator(self, token: str) -> dict[str, Any]:
-        """What publishing needs of creator_info (``CREATOR_KEYS``)."""
-        data = _data(self.call("POST", "v2/post/publish/creator_info/query/", token=token))
-        creator = {key: data[key] for key in CREATOR_KEYS if key in data}
-        if not _offered(creator):
-            raise PermanentPlatformError(
-                self.platform, "answered creator_info without data.privacy_level_options; "
-                "without them no valid privacy level can be chosen")
-        return creator
-
-    def _flags(self, request: PublishRequest, creator: Mapping[str, Any],
-               names: Sequence[str]) -> dict[str, Any]:
-        """Interaction switches: what the post asks for, but never on when the creator
-        turned it off in the app (``comment_disabled`` ...)."""
-        flags = {}
-        for name in names:
-            setting = name.replace("disable_", "") + "_disabled"
-            flags[name] = bool(request.options.get(name)) or bool(creator.get(setting))
-        return flags
-
     def _video(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
                token: str) -> str:
+        post_info = self._video_info(request, creator, privacy)
         if _pulled(request):
             body = self.call("POST", "v2/post/publish/video/init/", token=token, json={
-                "post_info": self._video_info(request, creator, privacy),
+                "post_info": post_info,
                 "source_info": {"source": "PULL_FROM_URL", "video_url": request.media_urls[0]}},
                 outcome_critical=True)
-            return str(self._required(body, "publish_id", "the video init"))
-        with self._fetch_video(request) as media:
-            upload = self._init_upload(request, creator, privacy, token, media)
-            self._upload(media, upload.upload_url, upload.spans())
-        return upload.publish_id
-
-    def _stage_upload(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
-                      token: str) -> StagedUpload:
-        """Init a ``FILE_UPLOAD`` and send every chunk but the last: nothing is posted yet."""
-        with self._fetch_video(request) as media:
-            upload = self._init_upload(request, creator, privacy, token, media)
-            spans = upload.spans()
-            self._upload(media, upload.upload_url, spans[:-1])
-            sent = spans[-1][0]
-            return replace(upload, sent_bytes=sent, sent_sha256=_digest(media, sent))
-
-    def _finish_upload(self, request: PublishRequest, upload: StagedUpload) -> str:
-        """Send the chunks of a staged upload still missing (the last one posts the video),
-        once the video is known to be the one whose first chunks were sent."""
-        with self._fetch_video(request) as media:
-            if media.size != upload.video_size or _digest(media, upload.sent_bytes) != upload.sent_sha256:
-                raise StagedMediaGone(self.platform, f"the video at {request.media_urls[0][:200]} "
-                                      f"changed since it was staged ahead ({media.size} bytes now, "
-                                      f"{upload.video_size} then; the first {upload.sent_bytes} "
-                                      "were compared)")
-            spans = [span for span in upload.spans() if span[0] >= upload.sent_bytes]
-            self._upload(media, upload.upload_url, spans, staged=True)
-        return upload.publish_id
-
-    def _fetch_video(self, request: PublishRequest) -> FetchedMedia:
-        return fetch_media(request.media_urls[0], max_bytes=VIDEO_MAX_BYTES, allowed_kinds={"video"},
-                           allow_hosts=self.config.media_allow_hosts, client=self.http.client,
-                           platform=self.platform)
+            return str(required(self.platform, body, "publish_id", "the video init"))
+        return upload_video(self, request, post_info, token)
 
     def _video_info(self, request: PublishRequest, creator: Mapping[str, Any],
                     privacy: str) -> dict[str, Any]:
         return {"title": request.text, "privacy_level": privacy,
-                **self._flags(request, creator, ("disable_duet", "disable_comment", "disable_stitch")),
+                **interaction_flags(request, creator, ("disable_duet", "disable_comment", "disable_stitch")),
                 **{k: request.options[k] for k in VIDEO_OPTIONS if k in request.options}}
-
-    def _init_upload(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
-                     token: str, media: FetchedMedia) -> StagedUpload:
-        """The ``FILE_UPLOAD`` init for ``media`` (nothing of it sent yet)."""
-        chunk, count = self.chunks.plan(media.size)
-        body = self.call("POST", "v2/post/publish/video/init/", token=token, json={
-            "post_info": self._video_info(request, creator, privacy), "source_info": {
-                "source": "FILE_UPLOAD", "video_size": media.size, "chunk_size": chunk,
-                "total_chunk_count": count}})
-        return StagedUpload(str(self._required(body, "publish_id", "the video init")),
-                            str(self._required(body, "upload_url", "the video init")),
-                            media.size, chunk, count, 0, _digest(media, 0))
-
-    def _upload(self, media: FetchedMedia, upload_url: str, spans: Sequence[tuple[int, int]], *,
-                staged: bool = False) -> None:
-        """``PUT`` each chunk of ``spans`` in order with ``Content-Range``; 206 until the last,
-        then 201. The last chunk hands the post to TikTok: a lost answer there is an unknown
-        outcome. A ``staged`` upload TikTok no longer takes is ``StagedMediaGone``."""
-        for first, last in spans:
-            media.file.seek(first)
-            response = self.http.send(
-                "PUT", upload_url, content=media.file.read(last - first + 1),
-                headers={"Content-Type": media.content_type,
-                         "Content-Range": f"bytes {first}-{last}/{media.size}"},
-                outcome_critical=last == media.size - 1)
-            if response.status_code < 400:
-                continue
-            error = tiktok_error(self.platform, response, self.now())
-            if staged and response.status_code in UPLOAD_GONE_STATUSES:
-                raise StagedMediaGone(self.platform, f"the upload staged ahead was refused: "
-                                      f"{error.network_message}", status=error.status,
-                                      network_code=error.network_code,
-                                      response_body=error.response_body) from error
-            raise error
 
     def _photos(self, request: PublishRequest, creator: Mapping[str, Any], privacy: str,
                 token: str) -> str:
         post_info: dict[str, Any] = {
             "description": request.text, "privacy_level": privacy,
-            **self._flags(request, creator, ("disable_comment",)),
+            **interaction_flags(request, creator, ("disable_comment",)),
             **{k: request.options[k] for k in PHOTO_OPTIONS if k in request.options}}
         if request.title:
             post_info["title"] = request.title
@@ -437,7 +210,7 @@ class TikTokConnector(Connector):
             "source_info": {"source": "PULL_FROM_URL", "photo_images": list(request.media_urls),
                             "photo_cover_index": int(request.options.get("photo_cover_index") or 0)}},
             outcome_critical=True)
-        return str(self._required(body, "publish_id", "the photo init"))
+        return str(required(self.platform, body, "publish_id", "the photo init"))
 
     def _await_publish(self, publish_id: str, token: str) -> Mapping[str, Any]:
         """Poll ``status/fetch`` until ``PUBLISH_COMPLETE``. ``FAILED`` is permanent (nothing
@@ -452,7 +225,7 @@ class TikTokConnector(Connector):
             except RetryablePlatformError as exc:
                 log.info("TikTok status of %s unavailable (%s); polling again", publish_id, exc)
                 return False, last["value"]
-            data = last["value"] = _data(body)
+            data = last["value"] = data_of(body)
             if data.get("status") == "FAILED":
                 reason = str(data.get("fail_reason") or "unknown reason")
                 raise PermanentPlatformError(self.platform, f"TikTok could not process publish "
@@ -477,7 +250,7 @@ class TikTokConnector(Connector):
         for _page in range(FIND_MAX_PAGES):
             body = self.call("POST", f"v2/video/list/?fields={LIST_FIELDS}", token=account.access_token,
                              json={"max_count": LIST_PAGE, **({"cursor": cursor} if cursor else {})})
-            data = _data(body)
+            data = data_of(body)
             videos = [v for v in data.get("videos") or [] if isinstance(v, Mapping) and v.get("id")]
             found += [v for v in videos if _int(v.get("create_time")) >= since_s and (
                 same_text(v.get("video_description"), request.text)
@@ -500,7 +273,7 @@ class TikTokConnector(Connector):
         for batch in chunks(ids, QUERY_BATCH):
             body = self.call("POST", f"v2/video/query/?fields={QUERY_FIELDS}",
                              token=account.access_token, json={"filters": {"video_ids": list(batch)}})
-            for video in _data(body).get("videos") or []:
+            for video in data_of(body).get("videos") or []:
                 if not isinstance(video, Mapping) or not video.get("id"):
                     continue
                 metrics[str(video["id"])] = MetricSnapshot(
@@ -543,7 +316,7 @@ class TikTokConnector(Connector):
         tokens = self._token_set(body, {})
         info = self.call("GET", "v2/user/info/", token=tokens.access_token,
                          params={"fields": "open_id,union_id,avatar_url,display_name,username"})
-        user = _data(info).get("user")
+        user = data_of(info).get("user")
         user = user if isinstance(user, Mapping) else {}
         open_id = str(user.get("open_id") or body.get("open_id") or "")
         if not open_id:
