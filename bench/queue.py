@@ -227,7 +227,14 @@ def measure(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime
     span_99 = (bulk[-1] - start).total_seconds() if firsts else float("nan")
     first_try = [(min(times) - expected[pid][1]).total_seconds() for pid, times in received.items()
                  if attempts.get(pid) == 1]
+    by_network: dict[str, list[float]] = {}
+    for pid, times in received.items():
+        if attempts.get(pid) == 1:
+            by_network.setdefault(expected[pid][0], []).append((min(times) - expected[pid][1]).total_seconds())
+    first_try_by_network = {p: {k: round(v, 3) for k, v in summary(v).items() if k in ("p50", "max")}
+                            for p, v in sorted(by_network.items())}
     return {"published": len(received), "lost": lost, "duplicates": duplicates, "lateness": summary(lateness),
+            "first_try_by_network": first_try_by_network,
             "span_s": span, "any_failed": failed is not None, "span_99_s": span_99,
             "rate_99": len(bulk) / span_99 if firsts and span_99 > 0 else 0.0,
             "retried": len(received) - len(first_try), "lateness_first_try": summary(first_try)}
