@@ -34,38 +34,29 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from core.clock import Clock
 from core.db.engine import Database
 from core.db.models import (
-    PublishingQueueItem,
-    ScheduledPost,
     SocialAccount,
 )
-from core.domain.platforms import PLATFORMS
-from core.domain.posts import PostStatus
 from core.domain.queue import next_attempt_at
 from core.errors import (
     AuthPlatformError,
-    InvalidTransition,
     PermanentPlatformError,
     PlatformError,
-    Problem,
     RetryablePlatformError,
     StagedMediaGone,
     UnknownOutcome,
-    ValidationFailed,
 )
 from core.platforms.base import AccountCredentials, Connector, PublishResult
+from core.services import publish_now
 from core.services.accounts import AccountService
-from core.services.base import Service, audit, get_owned, load_org
+from core.services.base import Service
 from core.services.context import Actor
 from core.services.metrics_sync import MetricsService
 from core.services.publish_loading import ItemLoader, ItemProblem, LoadFailed, PublishContext
 from core.services.queue_store import LEASE_SECONDS, ClaimedItem, QueueStore
 from core.services.reconciliation import reconcile_item
-from core.services.scheduling import post_view, sync_queue
 from core.services.settlement import (
     FROM_ANY_BUT_DONE,
     FROM_HELD,
@@ -75,7 +66,7 @@ from core.services.settlement import (
     Settlement,
     SettlementWriter,
 )
-from core.services.views import PlatformPostView, PostView
+from core.services.views import PlatformPostView
 
 log = logging.getLogger("herald.publishing")
 
@@ -84,9 +75,6 @@ RECONCILE_DELAY_SECONDS = 20
 # A batch whose posts and accounts could not be loaded (the database went away) is given back
 # this much later, attempt refunded, rather than failed.
 LOAD_RETRY_SECONDS = 5
-# "Publish now" waits this long for an item a daemon holds (armed, or mid-call) to settle.
-IN_FLIGHT_WAIT_SECONDS = 10.0
-IN_FLIGHT_POLL_SECONDS = 0.2
 
 _QUEUE_STATUS = {"completed": "completed", "retry": "pending", "failed": "failed",
                  "unconfirmed": "unconfirmed", "cancelled": "cancelled"}
@@ -154,72 +142,11 @@ class PublishingService(Service):
 
     def publish_post(self, actor: Actor, post_id: Any) -> dict[str, bool]:
         """Publish now, to every platform of the post; ``{"facebook": True, "twitter": False}``."""
-        actor.require("post.publish_now")
-        return self._publish_now(actor, self._make_due_now(actor, post_id))
+        return publish_now.publish_post(self, actor, post_id)
 
     def publish_to_platform(self, actor: Actor, post_id: Any, platform: str) -> bool:
         """Publish one platform of the post now; its other platforms keep their time."""
-        actor.require("post.publish_now")
-        pid = self._make_due_now(actor, post_id, only=platform)
-        return self._publish_now(actor, pid, only=platform).get(platform, False)
-
-    def _publish_now(self, actor: Actor, pid: uuid.UUID, *, only: str | None = None) -> dict[str, bool]:
-        """Claim and publish the post's due items (``only`` one platform's). An item a daemon
-        holds (armed moments before its time, or mid-call) is waited for, up to
-        ``IN_FLIGHT_WAIT_SECONDS``, so that its result is the real one, not "not published"."""
-        worker_id = f"now:{actor.user_id}"
-        others = [p for p in PLATFORMS if p != only] if only is not None else []
-        items = self.queue.claim_due(worker_id, now=self.now(), limit=50, post_id=pid, exclude_platforms=others)
-        results = {outcome.platform: outcome.ok for outcome in self.process_batch(items, worker_id)}
-        deadline = time.monotonic() + IN_FLIGHT_WAIT_SECONDS
-        while True:
-            mine = [q for q in self._post_view(actor, pid).queue_items if only is None or q.platform == only]
-            if not any(q.status == "processing" for q in mine) or time.monotonic() >= deadline:
-                break
-            time.sleep(IN_FLIGHT_POLL_SECONDS)
-        for q in mine:  # platforms settled earlier, or by a daemon meanwhile, keep their result
-            results.setdefault(q.platform, q.status == "completed")
-        return results
-
-    def _make_due_now(self, actor: Actor, post_id: Any, only: str | None = None) -> uuid.UUID:
-        with self.uow(actor) as uow:
-            post = get_owned(uow.session, ScheduledPost, actor, post_id, "post")
-            org = load_org(uow.session, actor.org_id)
-            if only is not None and only not in (post.platforms or []):
-                raise ValidationFailed([Problem(field="platform", code="not_in_post",
-                                                message=f"This post does not go to {only}")])
-            if post.status == PostStatus.DRAFT and only is not None:
-                raise InvalidTransition("post", post.status, "publishing",
-                                        f"schedule it first to publish only its {only} post now, "
-                                        "or publish it to every network now")
-            if post.needs_approval(approval_required=org.approval_required):
-                raise InvalidTransition("post", post.status, "publishing",
-                                        "it needs approval first (approve it, then publish)")
-            now = self.now()
-            if post.status in (PostStatus.DRAFT, PostStatus.SCHEDULED) and only is None:
-                post.status = PostStatus.SCHEDULED.value
-                post.scheduled_at = now
-                sync_queue(uow.session, post)
-            elif post.status not in (PostStatus.SCHEDULED, PostStatus.PUBLISHING, PostStatus.FAILED,
-                                     PostStatus.PARTIALLY_PUBLISHED):
-                raise InvalidTransition("post", post.status, "publishing")
-            else:
-                if post.status not in (PostStatus.PUBLISHING, PostStatus.SCHEDULED):
-                    post.status = PostStatus.PUBLISHING.value
-                query = select(PublishingQueueItem).where(PublishingQueueItem.scheduled_post_id == post.post_id,
-                                                          PublishingQueueItem.status.in_(("pending", "failed")))
-                if only is not None:
-                    query = query.where(PublishingQueueItem.platform == only)
-                for q in uow.session.scalars(query):
-                    q.status, q.next_attempt_at, q.attempts, q.error_message = "pending", now, 0, None
-            audit(uow.session, actor, actor.org_id, "post.publish_now", "post", post.post_id, now,
-                  {"platform": only})
-            uow.commit()
-            return post.post_id
-
-    def _post_view(self, actor: Actor, post_id: uuid.UUID) -> PostView:
-        with self.uow(actor, readonly=True) as uow:
-            return post_view(uow.session, get_owned(uow.session, ScheduledPost, actor, post_id, "post"))
+        return publish_now.publish_to_platform(self, actor, post_id, platform)
 
     # --- the batch path ------------------------------------------------------------------------
     def process_item(self, item: ClaimedItem, worker_id: str) -> ItemOutcome:
