@@ -142,6 +142,7 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
             worker.renew_leases()
             herald.ops.beat(worker.worker_id, started_at=started_at, processed=worker.stats.processed,
                             info={"concurrency": worker.concurrency, "in_flight": len(worker.held_ids()),
+                                  "armed": worker.armed_count(),
                                   "circuits": worker.breaker.snapshot(herald.clock.now()),
                                   "outcomes": dict(worker.stats.by_outcome),
                                   "staging": dict(worker.stager.counts) if worker.stager else {}})

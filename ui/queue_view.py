@@ -84,7 +84,8 @@ def heartbeats_table(beats: list[HeartbeatView], tz: str) -> pd.DataFrame:
         "Worker": h.worker_id, "Host": h.host, "PID": h.pid, "State": "🟢 alive" if h.alive else "🔴 stale",
         "Items processed": h.items_processed, "Last seen": local_time(h.last_seen_at, tz, "%d %b %H:%M:%S"),
         "Started": local_time(h.started_at, tz, "%d %b %H:%M"),
-        "In flight": h.info.get("in_flight", ""), "Threads": h.info.get("concurrency", ""),
+        "In flight": h.info.get("in_flight", ""), "Armed (going out within 2 s)": h.info.get("armed", ""),
+        "Threads": h.info.get("concurrency", ""),
     } for h in beats])
 
 

@@ -129,12 +129,13 @@ def test_workers_and_circuit_breakers_are_shown(app_as, ui_herald, fresh_cache) 
     circuits = {"twitter": {"state": "open", "failures": 5, "open_until": (now + timedelta(seconds=30)).isoformat(),
                             "last_error": "Service Unavailable (HTTP 503)"}}
     ui_herald.ops.beat("ui-test-worker", started_at=now, processed=7,
-                       info={"concurrency": 4, "in_flight": 0, "circuits": circuits})
+                       info={"concurrency": 4, "in_flight": 3, "armed": 2, "circuits": circuits})
     try:
         at = app_as("viewer", PAGE)
         workers = next(d.value for d in at.dataframe if "Worker" in d.value.columns and "Host" in d.value.columns)
         row = workers[workers["Worker"] == "ui-test-worker"].iloc[0]
         assert row["State"] == "🟢 alive" and row["Items processed"] == 7
+        assert (row["In flight"], row["Armed (going out within 2 s)"]) == (3, 2)
         assert row["Last seen"].endswith(("GMT", "BST"))
         breakers = next(d.value for d in at.dataframe if "Open until" in d.value.columns)
         assert breakers[breakers["Network"] == "X (Twitter)"]["State"].tolist() == ["open"]
