@@ -30,6 +30,11 @@ alone. The media stays usable for 24 hours.
 
 The media is named ``herald-{idempotency_key or post_id}`` so ``find_existing`` can find the
 content a lost answer created: media of that name in the window, then content using that media.
+
+This module holds the connector (publishing, staging, reconciliation, metrics, OAuth); beside it
+``endpoints`` holds the paths (``SnapEndpoints``), ``answers`` reads Snap's answers (errors and
+lists), ``encryption`` seals the media before upload, and ``content`` names what a post becomes
+(its kind, media name, profile and link).
 """
 
 from __future__ import annotations
@@ -37,24 +42,13 @@ from __future__ import annotations
 import base64
 import logging
 import math
-import secrets
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-import httpx
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-from core.errors import (
-    AuthPlatformError,
-    PermanentPlatformError,
-    PlatformError,
-    RetryablePlatformError,
-)
+from core.errors import AuthPlatformError, PermanentPlatformError
 from core.platforms.base import (
     AccountCredentials,
     Connector,
@@ -65,25 +59,25 @@ from core.platforms.base import (
     chunks,
     search_since,
 )
-from core.platforms.http import (
-    body_excerpt,
-    count,
-    json_object,
-    parse_time,
-    retry_after_header,
-    what,
+from core.platforms.http import count, json_object, parse_time
+from core.platforms.media import FetchedMedia, MediaFetchError, fetch_media
+from core.platforms.snapchat.answers import snapchat_error, unwrap
+from core.platforms.snapchat.content import (
+    content_kind,
+    content_url,
+    media_name,
+    plural,
+    profile_id,
 )
-from core.platforms.media import SPOOL_MEMORY_BYTES, FetchedMedia, MediaFetchError, fetch_media
+from core.platforms.snapchat.encryption import SealedMedia, seal
+from core.platforms.snapchat.endpoints import SnapEndpoints
 
 log = logging.getLogger("herald.platforms.snapchat")
 
-WEB = "https://www.snapchat.com"
 SCOPE = "snapchat-marketing-api"
 IMAGE_MAX_BYTES = 20 * 1024**2  # JPEG/PNG; reports range from 5 to 20 MB (unconfirmed)
 VIDEO_MAX_BYTES = 500 * 1024**2  # MP4; reports range from 32 to 500 MB (unconfirmed)
 PART_MAX_BYTES = 32 * 1024**2  # "split -b 32m" (Profile Asset Management)
-ENCRYPT_BLOCK_BYTES = 1024**2
-THROTTLE_DEFAULT_WAIT = timedelta(seconds=60)  # a 429 without Retry-After
 STATS_BATCH = 50
 ASSET_TYPES = {"story": "STORY", "saved_story": "SAVED_STORY", "spotlight": "SPOTLIGHT"}
 STAT_FIELDS = "views,viewers,shares,screenshots"
@@ -92,98 +86,6 @@ DEFAULT_LOCALE = "en_US"
 MEDIA_STAGING_TTL = timedelta(hours=23)
 # The content call's answers about the media itself: not found (E1008), expired (E2006).
 STAGED_GONE_CODES = frozenset({"E1008", "E2006"})
-
-
-@dataclass(frozen=True)
-class SnapEndpoints:
-    """Paths below the API base (``https://businessapi.snapchat.com``) and the OAuth base
-    (``https://accounts.snapchat.com``). Only ``create_media`` and ``stats`` are confirmed."""
-
-    create_media: str = "v1/public_profiles/{profile_id}/media"
-    list_media: str = "v1/public_profiles/{profile_id}/media"
-    media: str = "v1/public_profiles/{profile_id}/media/{media_id}"
-    upload_init: str = "v1/media/{media_id}/multipart-upload-v2?action=INIT"
-    content: Mapping[str, str] = field(default_factory=lambda: {
-        "story": "v1/public_profiles/{profile_id}/stories",
-        "saved_story": "v1/public_profiles/{profile_id}/saved_stories",
-        "spotlight": "v1/public_profiles/{profile_id}/spotlights"})
-    stats: str = "v1/public_profiles/{profile_id}/stats"
-    me: str = "v1/me"
-    profiles: str = "v1/me/public_profiles"
-    authorize: str = "login/oauth2/authorize"
-    token: str = "login/oauth2/access_token"
-    revoke: str = "accounts/oauth2/revoke"
-
-
-def snapchat_error(platform: str, response: httpx.Response, now: datetime) -> PlatformError:
-    """Classify a Snap answer: ``{"request_status": "ERROR", "debug_message", "display_message",
-    "error_code"}`` or OAuth's ``{"error", "error_description"}``."""
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    body = body if isinstance(body, Mapping) else {}
-    if isinstance(body.get("error"), str):
-        code: Any = body["error"]
-        message = str(body.get("error_description") or code)
-    else:
-        code = body.get("error_code") or status
-        excerpt = body_excerpt(response)
-        message = str(body.get("debug_message") or body.get("display_message")
-                      or body.get("message") or f"HTTP {status} from {what(response)}"
-                      + (f": {excerpt[:200]}" if excerpt and not body else ""))
-    kwargs: dict[str, Any] = {"status": status, "network_code": code,
-                              "response_body": body_excerpt(response)}
-    if status == 401:
-        return AuthPlatformError(platform, message, **kwargs)
-    if status == 429:
-        retry_at = retry_after_header(response.headers, now) or now + THROTTLE_DEFAULT_WAIT
-        return RetryablePlatformError(platform, message, retry_after=retry_at, **kwargs)
-    if status >= 500:
-        return RetryablePlatformError(platform, message,
-                                      retry_after=retry_after_header(response.headers, now), **kwargs)
-    return PermanentPlatformError(platform, message, **kwargs)
-
-
-# --- encryption --------------------------------------------------------------------------------
-
-
-@dataclass
-class SealedMedia:
-    """Media encrypted with AES-256-CBC (PKCS7), spooled; close it when done."""
-
-    key: bytes = field(repr=False)
-    iv: bytes = field(repr=False)
-    size: int
-    file: IO[bytes] = field(repr=False)
-
-    def parts(self, size: int) -> Iterator[bytes]:
-        self.file.seek(0)
-        while block := self.file.read(size):
-            yield block
-
-    def close(self) -> None:
-        self.file.close()
-
-    def __enter__(self) -> SealedMedia:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def seal(media: FetchedMedia) -> SealedMedia:
-    """Encrypt ``media`` with a fresh random key and IV (what ``openssl enc -aes-256-cbc
-    -nosalt -K key -iv iv`` produces)."""
-    key, iv = secrets.token_bytes(32), secrets.token_bytes(16)
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    padder = padding.PKCS7(algorithms.AES.block_size).padder()
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115 - returned
-    for block in media.iter_chunks(ENCRYPT_BLOCK_BYTES):
-        spool.write(encryptor.update(padder.update(block)))
-    spool.write(encryptor.update(padder.finalize()) + encryptor.finalize())
-    return SealedMedia(key, iv, spool.tell(), spool)
 
 
 # --- the connector -----------------------------------------------------------------------------
@@ -439,51 +341,3 @@ class SnapchatConnector(Connector):
                 log.info("Snapchat token already invalid; nothing to revoke")
             elif response.status_code >= 400:
                 raise snapchat_error(self.platform, response, self.now())
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def content_kind(request: PublishRequest) -> str | None:
-    """``story`` (a ``story`` without a title), ``saved_story`` (with one), ``spotlight``
-    (``reel`` or ``video``), else ``None``."""
-    if request.post_type == "story":
-        return "saved_story" if (request.title or "").strip() else "story"
-    if request.post_type in ("reel", "video"):
-        return "spotlight"
-    return None
-
-
-def plural(kind: str) -> str:
-    return {"story": "stories", "saved_story": "saved_stories", "spotlight": "spotlights"}[kind]
-
-
-def media_name(request: PublishRequest) -> str:
-    return f"herald-{request.idempotency_key or request.post_id}"
-
-
-def profile_id(account: AccountCredentials) -> str:
-    return str(account.extra.get("profile_id") or account.external_account_id)
-
-
-def content_url(kind: str, content_id: str, account: AccountCredentials,
-                item: Mapping[str, Any]) -> str:
-    """The link the API gives, else Spotlight's own page or the profile (where stories show)."""
-    given = item.get("share_url") or item.get("url")
-    if isinstance(given, str) and given.startswith("https://"):
-        return given
-    if kind == "spotlight":
-        return f"{WEB}/spotlight/{content_id}"
-    return f"{WEB}/add/{account.username.lstrip('@')}"
-
-
-def unwrap(body: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
-    """Items of a Snap list, plain or wrapped as ``{"sub_request_status", "<singular>": {...}}``."""
-    items: list[dict[str, Any]] = []
-    for entry in body.get(key) or []:
-        if not isinstance(entry, Mapping):
-            continue
-        inner = [v for k, v in entry.items() if k != "sub_request_status" and isinstance(v, Mapping)]
-        items.append(dict(inner[0]) if len(entry) == 2 and "sub_request_status" in entry and inner
-                     else dict(entry))
-    return items
