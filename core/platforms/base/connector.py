@@ -1,4 +1,5 @@
-"""The Connector interface and the plain data that crosses it.
+"""The Connector interface: the ``Connector`` base class every network's connector subclasses,
+its ``ConnectorConfig``, and the helpers it and the connectors share.
 
 A connector speaks one network's real API: it builds payloads, sends them through the shared HTTP
 policy (``core.platforms.http``) and classifies the answers into ``core.errors``. It never touches
@@ -7,26 +8,20 @@ the database; services pass it credentials and a ``PublishRequest`` and store wh
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
 import logging
 import random
 import re
-import secrets
 import time
-import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
 from core.clock import Clock, SystemClock
-from core.domain.rules import media_kind
 from core.domain.validation import PostContent, validate_for_platform
 from core.errors import (
     AuthPlatformError,
@@ -37,178 +32,18 @@ from core.errors import (
     StagedMediaGone,
     UnknownOutcome,
 )
+from core.platforms.base.data import (
+    AccountCredentials,
+    MetricSnapshot,
+    PublishRequest,
+    PublishResult,
+    TokenSet,
+)
+from core.platforms.base.polling import PollPolicy, poll_until
 from core.platforms.http import ApiClient, json_object
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("core.platforms.base")  # the name it logged under as one module
 T = TypeVar("T")
-
-# --- data --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccountCredentials:
-    """One connected account as a connector needs it. ``extra`` holds network specifics:
-    a Facebook ``page_id``, an Instagram ``login`` ("facebook" | "instagram"), a LinkedIn author
-    URN, a TikTok open_id. Tokens never appear in ``repr``."""
-
-    platform: str
-    external_account_id: str
-    username: str
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(default=None, repr=False)
-    expires_at: datetime | None = None  # aware UTC
-    scopes: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PublishRequest:
-    """What to publish on one network. ``text`` is final (hashtags already composed);
-    ``options`` are the network's own options, e.g. ``{"thread": [...]}`` for X or
-    ``{"privacy_level": ...}`` for TikTok."""
-
-    post_id: str
-    platform: str
-    post_type: str
-    text: str
-    title: str | None = None
-    media_urls: tuple[str, ...] = ()
-    media_kinds: Mapping[str, str] = field(default_factory=dict)  # url -> kind or MIME type
-    options: Mapping[str, Any] = field(default_factory=dict)
-    scheduled_at: datetime | None = None
-    idempotency_key: str | None = None
-    # What ``Connector.stage`` returned for this request, when it was staged ahead of time:
-    # ``publish`` then skips the steps it stands for (uploads, containers, processing).
-    staged: Mapping[str, Any] | None = None
-
-    def kind_of(self, url: str) -> str:
-        """``image``, ``gif``, ``video``, ``document`` or ``unknown`` for one of the media."""
-        return media_kind(url, self.media_kinds.get(url))
-
-    @property
-    def kinds(self) -> list[str]:
-        return [self.kind_of(url) for url in self.media_urls]
-
-
-@dataclass(frozen=True)
-class PublishResult:
-    external_id: str
-    url: str
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-@dataclass(frozen=True)
-class MetricSnapshot:
-    """Counts normalised across networks; ``None`` where the network does not report one."""
-
-    external_id: str
-    likes: int
-    comments: int
-    shares: int
-    views: int
-    saves: int | None = None
-    reach: int | None = None
-    clicks: int | None = None
-
-    @property
-    def engagement(self) -> int:
-        return self.likes + self.comments + self.shares + (self.saves or 0)
-
-
-@dataclass(frozen=True)
-class TokenSet:
-    """Tokens from a code exchange or a refresh. ``account`` names who they belong to:
-    ``external_account_id``, ``username``, ``extra`` (and ``choices`` when the login manages
-    several accounts, e.g. Facebook Pages)."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(repr=False)
-    expires_at: datetime | None
-    refresh_expires_at: datetime | None = None
-    scopes: tuple[str, ...] = ()
-    account: dict[str, Any] = field(default_factory=dict, repr=False)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-
-# --- polling -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """How long a connector waits for a network's asynchronous processing."""
-
-    initial_interval_seconds: float = 1.0
-    max_interval_seconds: float = 15.0
-    backoff: float = 1.5
-    max_wait_seconds: float = 600.0
-    # A status read that fails transiently (5xx, 429, no answer) is one more poll, this many
-    # times in a row: redoing the whole publish for it would repeat every upload before it.
-    max_transient_errors: int = 3
-
-
-class ProcessingTimeout(RetryablePlatformError):
-    """The network was still processing media when the bounded wait ran out."""
-
-    last_value: Any = None  # what the last status check returned
-
-
-def poll_until(
-    step: Callable[[], tuple[bool, T]],
-    *,
-    platform: str,
-    what: str,
-    policy: PollPolicy,
-    sleep: Callable[[float], None],
-    hint: Callable[[T], float | None] | None = None,
-    now: Callable[[], datetime] | None = None,
-) -> T:
-    """Call ``step`` until it reports done, sleeping between calls (the network's own hint
-    when it gives one, else a growing interval). Raises ``ProcessingTimeout`` once the total
-    time slept would exceed ``policy.max_wait_seconds``; the value last seen is attached.
-    A ``RetryablePlatformError`` from ``step`` is polled through up to
-    ``policy.max_transient_errors`` times in a row, never before its ``retry_after`` (read
-    against ``now``); after that, or when its reset is further off than one poll interval may
-    be (``policy.max_interval_seconds``), it is raised."""
-    waited = 0.0
-    delay = policy.initial_interval_seconds
-    errors = 0
-    value: Any = None
-    while True:
-        try:
-            done, value = step()
-            errors = 0
-        except ProcessingTimeout:
-            raise
-        except RetryablePlatformError as exc:
-            errors += 1
-            pause = _transient_pause(exc, delay, now)
-            if (errors > policy.max_transient_errors or pause > policy.max_interval_seconds
-                    or waited + pause > policy.max_wait_seconds):
-                raise  # a long reset is waited out by the queue, not by a publishing thread
-            sleep(pause)
-            waited += pause
-            delay = min(delay * policy.backoff, policy.max_interval_seconds)
-            continue
-        if done:
-            return cast(T, value)
-        suggested = hint(value) if hint is not None else None
-        pause = max(0.0, suggested) if suggested is not None else delay
-        if waited + pause > policy.max_wait_seconds:
-            error = ProcessingTimeout(
-                platform, f"{what} was still processing after {waited:.0f} s "
-                f"(Herald waits at most {policy.max_wait_seconds:.0f} s)")
-            error.last_value = value
-            raise error
-        sleep(pause)
-        waited += pause
-        delay = min(delay * policy.backoff, policy.max_interval_seconds)
-
-
-def _transient_pause(exc: RetryablePlatformError, delay: float,
-                     now: Callable[[], datetime] | None) -> float:
-    if exc.retry_after is None or now is None:
-        return delay
-    return max(delay, (exc.retry_after - now()).total_seconds())
 
 
 # --- transient answers to the steps of a publish (``Connector.step``) -------------------------
@@ -216,50 +51,6 @@ def _transient_pause(exc: RetryablePlatformError, delay: float,
 STEP_RETRIES = 2
 STEP_RETRY_BASE_SECONDS = 0.1  # then 0.2 s; each with jitter
 STEP_MAX_WAIT_SECONDS = 2.0  # a network's reset nearer than this is waited out in place
-
-
-# --- matching posts whose outcome is unknown ------------------------------------------------
-
-FIND_WINDOW_BEFORE = timedelta(minutes=30)
-"""How far before the scheduled time ``find_existing`` looks (clock skew, early workers)."""
-FIND_WINDOW_UNSCHEDULED = timedelta(hours=24)
-
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-
-
-def comparable_text(text: str | None) -> str:
-    """Text as networks echo it back, made comparable: HTML entities decoded (X returns
-    ``&amp;``), every URL replaced by a placeholder (X rewrites them to t.co), whitespace
-    collapsed, NFC, case folded."""
-    value = html.unescape(text or "")
-    value = _URL.sub("<url>", value)
-    value = unicodedata.normalize("NFC", value)
-    return " ".join(value.split()).casefold()
-
-
-def same_text(published: str | None, requested: str | None) -> bool:
-    return comparable_text(published) == comparable_text(requested)
-
-
-def search_since(request: PublishRequest, now: datetime) -> datetime:
-    """Start of the window in which a lost post would have been created."""
-    if request.scheduled_at is not None:
-        return min(request.scheduled_at, now) - FIND_WINDOW_BEFORE
-    return now - FIND_WINDOW_UNSCHEDULED
-
-
-# --- PKCE -------------------------------------------------------------------------------------
-
-
-def make_pkce_pair() -> tuple[str, str]:
-    """A PKCE ``(code_verifier, code_challenge)`` pair, S256 (RFC 7636)."""
-    verifier = secrets.token_urlsafe(64)[:96]
-    return verifier, pkce_challenge(verifier)
-
-
-def pkce_challenge(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 # --- the interface -----------------------------------------------------------------------------
