@@ -7,11 +7,6 @@
 organization share statistics, member post analytics, organization ACLs and 3-legged OAuth
 (60-day tokens, non-rotating programmatic refresh tokens).
 
-Commentary is read as LinkedIn's little text: ``\\x`` is a literal ``x``, ``#word`` and
-``{hashtag|\\#|word}`` are hashtags, ``@[Name](urn:li:person|organization:id)`` a mention; any
-other unescaped reserved character ends the visible text (LinkedIn is widely reported to cut
-commentary there). The recorded post text is what members would see.
-
 Unconfirmed details (PLATFORMS.md) are choices here: serviceErrorCode 65602 for an expired
 token, the 429 body, 4 MiB video parts (``limits={"linkedin": {"video_part_bytes": n}}``), 150
 posts per member per day (``posts_per_day``). LinkedIn sends no rate-limit headers; an injected
@@ -24,18 +19,19 @@ neither how long an uploaded asset no post uses is kept nor the exact answer for
 (status, code and message are the sandbox's choice). The sandbox's own assumption: an asset no
 post has used is dropped 24 hours after its ``initializeUpload`` (``unused_asset_seconds``), after
 which it is unknown (404 on ``GET``, refused in a post); an asset a post uses is kept.
+
+This module holds ``LinkedInSandbox`` with its posts and organizations; ``oauth``, ``uploads``,
+``metrics``, ``little_text`` and ``responses`` beside it hold the rest (see the package).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -50,78 +46,16 @@ from core.platforms.sandbox.base import (
     json_response,
     route,
 )
+from core.platforms.sandbox.linkedin import metrics, oauth, uploads
+from core.platforms.sandbox.linkedin.little_text import render_little_text
+from core.platforms.sandbox.linkedin.responses import error, input_error, ms
 
 MIN_VERSION = "202501"  # versions stay active for about a year (unconfirmed)
-ACCESS_TTL = 60 * 86400
-REFRESH_TTL = 365 * 86400
-UPLOAD_TTL = timedelta(hours=24)
 UNUSED_ASSET_SECONDS = 24 * 3600  # the sandbox's assumption (module docstring)
-VIDEO_PART_BYTES = 4 * 1024**2
-VIDEO_MAX_BYTES = 500 * 1024**2
 POSTS_PER_DAY = 150
 PERSON_DEFAULT = "hErAlDsAnDbOx"
-DOCUMENT_TYPES = ("application/pdf", "application/vnd.ms-powerpoint", "application/msword",
-                  "application/vnd.openxmlformats-officedocument")
-RESERVED = set("\\<>#~_|[]*(){}@")
-_TEMPLATE = re.compile(
-    r"@\[(?P<name>[^\[\]\n]+)\]\(urn:li:(?:person|organization):[\w-]+\)"
-    r"|\{hashtag\|\\#\|(?P<tag>\w+)\}|#(?P<hashtag>\w+)")
 _ASSET = r"(?P<urn>urn:li:(?:image|video|document):[\w-]+)"
 _POST = r"(?P<urn>urn:li:(?:share|ugcPost):\d+)"
-_LIST = re.compile(r"^List\((.*)\)$")
-_ENTITY = re.compile(r"^\((share|ugc):(urn:li:(?:share|ugcPost):\d+)\)$")
-ASSET_PREFIX = {"images": ("image", "C4E10AQ"), "videos": ("video", "D4E05AQ"),
-                "documents": ("document", "D4D10AQ")}
-METRIC_TYPES = {"IMPRESSION": "views", "MEMBERS_REACHED": "reach", "RESHARE": "shares",
-                "REACTION": "likes", "COMMENT": "comments", "POST_SAVE": "saves",
-                "POST_SEND": "clicks"}
-FAILURE_REASON = "Video processing failed: the file is not a supported MP4 (H.264/AAC)"
-
-
-def render_little_text(raw: str) -> str:
-    """Commentary as members see it (see the module docstring)."""
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        if raw[i] == "\\" and i + 1 < len(raw):
-            out.append(raw[i + 1])
-            i += 2
-            continue
-        found = _TEMPLATE.match(raw, i)
-        if found:
-            out.append(found["name"] or "#" + (found["tag"] or found["hashtag"]))
-            i = found.end()
-            continue
-        if raw[i] in RESERVED:
-            break
-        out.append(raw[i])
-        i += 1
-    return "".join(out)
-
-
-def error(status: int, message: str, *, code: str | None = None, service_code: int | None = None,
-          headers: Mapping[str, str] | None = None) -> httpx.Response:
-    body: dict[str, Any] = {"status": status, "message": message}
-    if service_code is not None:
-        body["serviceErrorCode"] = service_code
-    if code:
-        body["code"] = code
-    return json_response(status, body, headers)
-
-
-def input_error(message: str, code: str, field: str, status: int = 422) -> Reply:
-    return Reply(json_response(status, {
-        "errorDetailType": "com.linkedin.common.error.BadRequest", "message": message,
-        "errorDetails": {"inputErrors": [{"description": message, "input": {
-            "inputPath": {"fieldPath": field}}, "code": code}]}, "status": status}))
-
-
-def oauth_error(status: int, code: str, description: str) -> Reply:
-    return Reply(json_response(status, {"error": code, "error_description": description}))
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 class LinkedInSandbox(SandboxNetwork):
@@ -256,167 +190,16 @@ class LinkedInSandbox(SandboxNetwork):
         """Activity ids carry their creation time in the high bits."""
         return (ms(moment) << 22) | (self.sandbox.next_seq() & 0x3FFFFF)
 
-    # -- OAuth
-    def authorize(self, call: Call) -> httpx.Response:
-        q = call.query
-        missing = [k for k in ("response_type", "client_id", "redirect_uri", "state", "scope")
-                   if not q.get(k)]
-        if missing or q.get("response_type") != "code":
-            return json_response(400, {"error": "invalid_request", "error_description":
-                                       f"Missing or invalid: {', '.join(missing) or 'response_type'}"})
-        login = q.get("sandbox_login")
-        account = (self.sandbox.account(self.platform, login) if login else None) or self.default_account()
-        code = self.sandbox.issue_code(self.platform, account.external_account_id,
-                                       client_id=q["client_id"], redirect_uri=q["redirect_uri"],
-                                       scopes=tuple(q["scope"].split()))
-        return httpx.Response(302, headers={"Location": q["redirect_uri"] + (
-            "&" if "?" in q["redirect_uri"] else "?") + urlencode({"code": code, "state": q["state"]})})
+    # -- OAuth (oauth.py)
+    authorize = oauth.authorize
+    token = oauth.token
+    revoke = oauth.revoke
+    userinfo = oauth.userinfo
 
-    def token(self, call: Call) -> httpx.Response:
-        form = call.form
-        if not form.get("client_id") or not form.get("client_secret"):
-            raise oauth_error(401, "invalid_client", "Client authentication failed")
-        grant = form.get("grant_type")
-        if grant == "authorization_code":
-            code = self.sandbox.take_code(self.platform, form.get("code"))
-            if (code is None or code.redirect_uri != form.get("redirect_uri")
-                    or code.client_id != form["client_id"]):
-                raise oauth_error(400, "invalid_request", "Unable to retrieve access token: appid/"
-                                  "redirect uri/code verifier does not match authorization code. "
-                                  "Or authorization code expired.")
-            return self._issue(code.account_id, code.scopes, form["client_id"])
-        if grant == "refresh_token":
-            record, _ = self.sandbox.check_token(self.platform, form.get("refresh_token"), ("refresh",))
-            if record is None:
-                raise oauth_error(400, "invalid_request", "The provided authorization grant or "
-                                  "refresh token is invalid, expired or revoked.")
-            return self._issue(record.account_id, record.scopes, form["client_id"], refresh=record)
-        raise oauth_error(400, "unsupported_grant_type", f"grant_type {grant!r} is not supported")
-
-    def _issue(self, account_id: str, scopes: tuple[str, ...], client_id: str,
-               refresh: Any = None) -> httpx.Response:
-        family = refresh.family if refresh is not None else secrets.token_hex(8)
-        access = self.sandbox.issue_token(self.platform, account_id, ttl_seconds=ACCESS_TTL,
-                                          scopes=scopes, client_id=client_id, family=family,
-                                          prefix="AQV")
-        body: dict[str, Any] = {"access_token": access.token, "expires_in": ACCESS_TTL,
-                                "scope": ",".join(scopes)}
-        if refresh is None and self.sandbox.config.limit(self.platform, "programmatic_refresh", 1):
-            refresh = self.sandbox.issue_token(self.platform, account_id, kind="refresh",
-                                               ttl_seconds=REFRESH_TTL, scopes=scopes,
-                                               client_id=client_id, family=family, prefix="AQX")
-        if refresh is not None:  # the same refresh token, counting down from the first grant
-            left = (refresh.expires_at - self.now).total_seconds() if refresh.expires_at else REFRESH_TTL
-            body.update(refresh_token=refresh.token, refresh_token_expires_in=int(left))
-        return json_response(200, body)
-
-    def revoke(self, call: Call) -> httpx.Response:
-        if not call.form.get("client_id") or not call.form.get("client_secret"):
-            raise oauth_error(401, "invalid_client", "Client authentication failed")
-        record = self.sandbox.token_record(call.form.get("token"))
-        if record is not None and record.platform == self.platform:
-            self.sandbox.revoke_tokens(self.platform, family=record.family, token=record.token)
-        return httpx.Response(200)
-
-    def userinfo(self, call: Call) -> httpx.Response:
-        self._scope(call, "openid", "profile")
-        account = call.account
-        assert account is not None
-        given, _, family = account.username.partition(" ")
-        return json_response(200, {"sub": account.external_account_id, "name": account.username,
-                                   "given_name": given, "family_name": family,
-                                   "picture": f"https://media.licdn.com/dms/image/{account.external_account_id}",
-                                   "locale": {"country": "US", "language": "en"}})
-
-    # -- media assets
-    def asset_action(self, call: Call) -> httpx.Response:
-        action = call.query.get("action")
-        if action == "initializeUpload":
-            return self._initialize(call)
-        if action == "finalizeUpload" and call.match["kind"] == "videos":
-            return self._finalize(call)
-        raise Reply(error(400, f"Unsupported action {action!r} on /{call.match['kind']}",
-                          code="ILLEGAL_ARGUMENT"))
-
-    def _initialize(self, call: Call) -> httpx.Response:
-        kind, prefix = ASSET_PREFIX[call.match["kind"]]
-        request = (call.json or {}).get("initializeUploadRequest") if isinstance(call.json, dict) else None
-        if not isinstance(request, dict) or not request.get("owner"):
-            raise input_error("initializeUploadRequest.owner is required", "FIELD_REQUIRED",
-                              "/initializeUploadRequest/owner", 400)
-        if not self._may_act_as(call, request["owner"]):
-            raise self._denied(call, f"{call.match['kind']} owned by {request['owner']}")
-        self._scope(call, "w_member_social", "w_organization_social")
-        urn = f"urn:li:{kind}:{prefix}{secrets.token_urlsafe(9).replace('-', 'x').replace('_', 'y')}"
-        asset: dict[str, Any] = {"urn": urn, "kind": kind, "owner": request["owner"], "parts": [],
-                                 "etags": {}, "ready_at": None, "created_at": call.now,
-                                 "failed": call.notes.get("processing_failed"), "upload_token": "",
-                                 "used": False}
-        value: dict[str, Any] = {kind: urn}
-        expires = ms(call.now + UPLOAD_TTL)
-        if kind == "video":
-            size = request.get("fileSizeBytes")
-            if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= VIDEO_MAX_BYTES:
-                raise input_error(f"fileSizeBytes must be 1 to {VIDEO_MAX_BYTES}", "INVALID_VALUE",
-                                  "/initializeUploadRequest/fileSizeBytes", 400)
-            part = int(self.sandbox.config.limit(self.platform, "video_part_bytes", VIDEO_PART_BYTES))
-            asset["parts"] = [(first, min(first + part, size) - 1) for first in range(0, size, part)]
-            asset["upload_token"] = "" if len(asset["parts"]) == 1 else secrets.token_hex(16)
-            value.update(uploadUrlsExpireAt=expires, uploadToken=asset["upload_token"],
-                         uploadInstructions=[{"uploadUrl": self._upload_url(call, urn, index),
-                                              "firstByte": first, "lastByte": last}
-                                             for index, (first, last) in enumerate(asset["parts"])])
-        else:
-            value.update(uploadUrlExpiresAt=expires, uploadUrl=self._upload_url(call, urn, 0))
-        self.assets[urn] = asset
-        return json_response(200, {"value": value})
-
-    def _upload_url(self, call: Call, urn: str, index: int) -> str:
-        key = secrets.token_urlsafe(18).replace("-", "x").replace("_", "y")
-        self.upload_keys[key] = (urn, index)
-        return f"{call.base}/dms-uploads/{key}"
-
-    def upload(self, call: Call) -> httpx.Response:
-        urn, index = self.upload_keys.get(call.match["key"], ("", 0))
-        asset = self._asset(urn)
-        if asset is None or not self._may_act_as(call, asset["owner"]):
-            raise Reply(error(404, "Upload URL not found or expired", code="NOT_FOUND"))
-        if call.now >= asset["created_at"] + UPLOAD_TTL or asset["ready_at"] is not None:
-            raise Reply(error(400, "The upload URL has expired or the upload is complete",
-                              code="ILLEGAL_ARGUMENT"))
-        if not call.body:
-            raise Reply(error(400, "The request body is empty", code="ILLEGAL_ARGUMENT"))
-        if asset["kind"] == "document" and not (call.header("content-type") or "").startswith(
-                DOCUMENT_TYPES):
-            raise Reply(error(400, "Documents are PDF, PPT(X) or DOC(X) files: send their "
-                              "Content-Type", code="ILLEGAL_ARGUMENT"))
-        if asset["kind"] != "video":
-            asset["ready_at"] = call.now + timedelta(seconds=self.delay(asset["kind"]) or self.delay("image"))
-            return httpx.Response(201)
-        first, last = asset["parts"][index]
-        if len(call.body) != last - first + 1:
-            raise Reply(error(400, f"Part {index} must be bytes {first}-{last} "
-                              f"({last - first + 1} bytes); got {len(call.body)}", code="ILLEGAL_ARGUMENT"))
-        etag = "/ambry-video/signedId/" + hashlib.sha256(f"{urn}/{index}".encode() + call.body).hexdigest()[:32]
-        asset["etags"][index] = etag
-        return httpx.Response(200, headers={"ETag": etag})
-
-    def _finalize(self, call: Call) -> httpx.Response:
-        request = (call.json or {}).get("finalizeUploadRequest") if isinstance(call.json, dict) else None
-        request = request if isinstance(request, dict) else {}
-        asset = self._asset(str(request.get("video") or ""))
-        if asset is None or not self._may_act_as(call, asset["owner"]):
-            raise input_error("finalizeUploadRequest.video is not a video you are uploading",
-                              "INVALID_VALUE", "/finalizeUploadRequest/video", 400)
-        expected = [asset["etags"].get(i) for i in range(len(asset["parts"]))]
-        if None in expected or list(request.get("uploadedPartIds") or []) != expected:
-            raise input_error("uploadedPartIds must list the ETag of every uploaded part, in "
-                              "order", "INVALID_VALUE", "/finalizeUploadRequest/uploadedPartIds", 400)
-        if (request.get("uploadToken") or "") != asset["upload_token"]:
-            raise input_error("uploadToken does not match", "INVALID_VALUE",
-                              "/finalizeUploadRequest/uploadToken", 400)
-        asset["ready_at"] = call.now + timedelta(seconds=self.delay("video"))
-        return httpx.Response(200)
+    # -- media assets: their upload and GET (uploads.py); the assets a post may use
+    asset_action = uploads.asset_action
+    upload = uploads.upload
+    get_asset = uploads.get_asset
 
     def _asset(self, urn: str) -> dict[str, Any] | None:
         """The asset ``urn``, unless it is unknown or was dropped unused (module docstring)."""
@@ -436,21 +219,6 @@ class LinkedInSandbox(SandboxNetwork):
         if self.now < asset["ready_at"]:
             return "PROCESSING"
         return "PROCESSING_FAILED" if asset["failed"] is not None else "AVAILABLE"
-
-    def get_asset(self, call: Call) -> httpx.Response:
-        asset = self._asset(call.match["urn"])
-        if asset is None or ASSET_PREFIX[call.match["kind"]][0] != asset["kind"]:
-            raise Reply(error(404, f"{call.match['urn']} does not exist", code="NOT_FOUND"))
-        if not self._may_act_as(call, asset["owner"]):
-            raise self._denied(call, f"{asset['urn']}")
-        status = self.status_of(asset)
-        body: dict[str, Any] = {"id": asset["urn"], "owner": asset["owner"], "status": status}
-        if status == "AVAILABLE":
-            body.update(downloadUrl=f"https://media.licdn.com/dms/{asset['kind']}/{asset['urn']}",
-                        downloadUrlExpiresAt=ms(self.now + timedelta(hours=1)))
-        if status == "PROCESSING_FAILED":
-            body["processingFailureReason"] = str(asset["failed"].get("reason") or FAILURE_REASON)
-        return json_response(200, body)
 
     # -- posts
     def create_post(self, call: Call) -> httpx.Response:
@@ -607,64 +375,10 @@ class LinkedInSandbox(SandboxNetwork):
             post.status = "deleted"
         return httpx.Response(204)
 
-    # -- metrics
-    def _counts(self, urn: str) -> Any:
-        post = self.sandbox.post(self.platform, urn)
-        return self.sandbox.engagement(post) if post is not None else None
-
-    def social_actions(self, call: Call) -> httpx.Response:
-        entry = self._entry(call)
-        counts = self._counts(entry["id"])
-        return json_response(200, {
-            "target": entry["id"], "$URN": f"urn:li:socialActions:{entry['id']}",
-            "likesSummary": {"selectedLikes": [], "aggregatedTotalLikes": counts.likes,
-                             "likedByCurrentUser": False, "totalLikes": counts.likes},
-            "commentsSummary": {"selectedComments": [], "totalFirstLevelComments": counts.comments,
-                                "aggregatedTotalComments": counts.comments}})
-
-    def share_statistics(self, call: Call) -> httpx.Response:
-        organization = call.query.get("organizationalEntity")
-        if call.query.get("q") != "organizationalEntity" or not organization:
-            raise Reply(error(400, "q=organizationalEntity and organizationalEntity are required",
-                              code="ILLEGAL_ARGUMENT"))
-        if organization not in self._organizations(call):
-            raise self._denied(call, f"share statistics of {organization}")
-        self._scope(call, "rw_organization_admin", "r_organization_social")
-        elements = []
-        for param, key in (("shares", "share"), ("ugcPosts", "ugcPost")):
-            listed = _LIST.match(call.query.get(param, ""))
-            for urn in (u.strip() for u in (listed.group(1).split(",") if listed else []) if u.strip()):
-                entry = self.entries.get(urn)
-                if entry is None or entry.get("_deleted") or entry["author"] != organization:
-                    continue
-                c = self._counts(urn)
-                elements.append({key: urn, "organizationalEntity": organization,
-                                 "totalShareStatistics": {
-                                     "impressionCount": c.views, "uniqueImpressionsCount": c.reach,
-                                     "clickCount": c.clicks, "likeCount": c.likes,
-                                     "commentCount": c.comments, "shareCount": c.shares,
-                                     "engagement": round((c.likes + c.comments + c.shares + c.clicks)
-                                                         / max(1, c.views), 6)}})
-        return json_response(200, {"paging": {"start": 0, "count": 10, "links": []},
-                                   "elements": elements})
-
-    def member_analytics(self, call: Call) -> httpx.Response:
-        entity = _ENTITY.match(call.query.get("entity", ""))
-        query_type = call.query.get("queryType", "")
-        if call.query.get("q") != "entity" or entity is None or query_type not in METRIC_TYPES:
-            raise Reply(error(400, "q=entity, entity=(share:urn) or (ugc:urn) and a queryType of "
-                              f"{', '.join(METRIC_TYPES)} are required", code="ILLEGAL_ARGUMENT"))
-        self._scope(call, "r_member_postAnalytics")
-        entry = self.entries.get(entity.group(2))
-        if entry is None or entry.get("_deleted"):
-            raise Reply(error(404, f"{entity.group(2)} does not exist", code="NOT_FOUND"))
-        if entry["author"] != f"urn:li:person:{self._member(call)}":
-            raise self._denied(call, f"analytics of {entry['id']}")
-        count = getattr(self._counts(entry["id"]), METRIC_TYPES[query_type])
-        return json_response(200, {"paging": {"start": 0, "count": 10, "links": []}, "elements": [{
-            "count": count, "targetEntity": {entity.group(1): entry["id"]},
-            "metricType": {"com.linkedin.adsexternalapi.memberanalytics.v1."
-                           "CreatorPostAnalyticsMetricTypeV1": query_type}}]})
+    # -- metrics (metrics.py)
+    social_actions = metrics.social_actions
+    share_statistics = metrics.share_statistics
+    member_analytics = metrics.member_analytics
 
     # -- organizations
     def organization_acls(self, call: Call) -> httpx.Response:

@@ -28,6 +28,9 @@ YouTube, so it completes the upload with a video that processing rejected as ``d
 Limits are configurable under ``SandboxConfig.limits["youtube"]``: ``daily_units``,
 ``insert_calls_per_day``, ``search_calls_per_day``, ``uploads_per_day``,
 ``upload_session_seconds``, ``chunk_granularity``.
+
+This module holds ``YouTubeSandbox`` with channels and videos as the Data API shows them;
+``oauth``, ``upload``, ``analytics`` and ``responses`` beside it hold the rest (see the package).
 """
 
 from __future__ import annotations
@@ -35,91 +38,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import re
-import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
-from core.domain.rules import RULES
-from core.platforms.base import pkce_challenge
 from core.platforms.http import PACIFIC
 from core.platforms.sandbox.base import (
     Call,
-    Reply,
     Route,
     SandboxAccount,
     SandboxNetwork,
-    is_invalid_json,
     json_response,
     route,
 )
 from core.platforms.sandbox.engagement import ZERO, Engagement
+from core.platforms.sandbox.youtube import analytics, oauth, upload
+from core.platforms.sandbox.youtube.responses import etag, fail, google_error, iso
+from core.platforms.sandbox.youtube.upload import CONTENT_RANGE
 
-ACCESS_TTL = 3599
 CHUNK_GRANULARITY = 256 * 1024
-VIDEO_MAX_BYTES = 256 * 1024**3
 SESSION_SECONDS = 7 * 86400  # a session URI stays usable for about a week
 DEFAULTS = {"daily_units": 10_000, "insert_calls_per_day": 100, "search_calls_per_day": 100,
             "uploads_per_day": 100, "upload_session_seconds": SESSION_SECONDS,
             "chunk_granularity": CHUNK_GRANULARITY}
-CATEGORIES = frozenset({"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26",
-                        "27", "28", "29"})
-PRIVACY = ("public", "private", "unlisted")
-TAGS_MAX_CHARS = 500
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
-MESSAGES = {
-    "invalidTitle": "The request metadata specifies an invalid or empty video title.",
-    "invalidDescription": "The request metadata specifies an invalid video description.",
-    "invalidTags": "The request metadata specifies invalid video keywords.",
-    "invalidCategoryId": "The snippet.categoryId property specifies an invalid category ID. Use "
-                         "the videoCategories.list method to retrieve supported categories.",
-    "invalidPublishAt": "The request metadata specifies an invalid scheduled publishing time.",
-    "invalidVideoMetadata": "The request metadata is invalid.",
-    "uploadLimitExceeded": "The user has exceeded the number of videos they may upload.",
-    "quotaExceeded": 'The request cannot be completed because you have exceeded your <a '
-                     'href="/youtube/v3/getting-started#quota">quota</a>.',
-    "rateLimitExceeded": "Resource has been exhausted (e.g. check quota).",
-    "userRateLimitExceeded": "The request cannot be completed because you have exceeded your "
-                             "per-user rate limit.",
-}
-ANALYTICS_METRICS = ("views", "likes", "comments", "shares")
-_RANGE = re.compile(r"bytes (?:(\*)|(\d+)-(\d+))/(\d+)")
-
-
-def google_error(status: int, reason: str, message: str | None = None, *,
-                 domain: str = "youtube.video", headers: Mapping[str, str] | None = None,
-                 **extra: str) -> httpx.Response:
-    message = message or MESSAGES.get(reason, reason)
-    detail = {"message": message, "domain": domain, "reason": reason, **extra}
-    body = {"error": {"code": status, "message": message, "errors": [detail],
-                      "status": STATUS_NAMES.get(status, "UNKNOWN")}}
-    return json_response(status, body, headers)
-
-
-def fail(status: int, reason: str, message: str | None = None, **kwargs: Any) -> Reply:
-    return Reply(google_error(status, reason, message, **kwargs))
-
-
-def oauth_error(status: int, error: str, description: str) -> Reply:
-    return Reply(json_response(status, {"error": error, "error_description": description}))
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def etag(seed: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(seed.encode()).digest())[:27].decode()
-
-
-def tags_length(tags: list[str]) -> int:
-    """YouTube counts the commas between tags and the quotes around a tag with a space."""
-    return sum(len(t) + (2 if " " in t else 0) for t in tags) + max(0, len(tags) - 1)
 
 
 class YouTubeSandbox(SandboxNetwork):
@@ -153,7 +96,7 @@ class YouTubeSandbox(SandboxNetwork):
         """The chunk that completes the upload is the one that creates the video."""
         if route.handler == self.receive:
             header = call.header("content-range")
-            found = _RANGE.fullmatch(header or "")
+            found = CONTENT_RANGE.fullmatch(header or "")
             if (found and found.group(3) and int(found.group(3)) + 1 == int(found.group(4))) or (
                     header is None and call.body):  # the whole file in one PUT
                 return frozenset({"publish"})
@@ -200,9 +143,9 @@ class YouTubeSandbox(SandboxNetwork):
     def duplicate(self, call: Call, params: Mapping[str, Any]) -> httpx.Response:
         """YouTube refuses no upload as a duplicate; processing may reject the video with
         ``rejectionReason: duplicate``. The upload completes with such a video (not a post)."""
-        session = self._session(call)
+        session = upload.session_of(self, call)
         session["received"] = session["total"] or len(call.body)
-        video = self._create_video(call, session, rejected="duplicate")
+        video = upload.create_video(self, call, session, rejected="duplicate")
         return json_response(200, self.resource(video, session["parts"], owner=True))
 
     def not_found(self, call: Call) -> httpx.Response:
@@ -227,78 +170,10 @@ class YouTubeSandbox(SandboxNetwork):
         digest = hashlib.sha256(f"youtube-video:{self.sandbox.next_seq()}".encode()).digest()
         return base64.urlsafe_b64encode(digest)[:11].decode()
 
-    # -- OAuth
-    def authorize(self, call: Call) -> httpx.Response:
-        q = call.query
-        missing = [k for k in ("client_id", "redirect_uri", "response_type", "scope") if not q.get(k)]
-        if missing or q.get("response_type") != "code":
-            raise oauth_error(400, "invalid_request",
-                              f"Missing required parameter: {missing[0] if missing else 'response_type'}")
-        login = q.get("sandbox_login")
-        account = (self.sandbox.account(self.platform, login) if login else None) or self.default_account()
-        code = self.sandbox.issue_code(
-            self.platform, account.external_account_id, client_id=q["client_id"],
-            redirect_uri=q["redirect_uri"], challenge=q.get("code_challenge"),
-            method=q.get("code_challenge_method", "plain"), scopes=tuple(q["scope"].split()))
-        if q.get("access_type") == "offline":
-            self.offline_codes.add(code)
-        query = urlencode({"state": q.get("state", ""), "code": code, "scope": q["scope"]})
-        separator = "&" if "?" in q["redirect_uri"] else "?"
-        return httpx.Response(302, headers={"Location": f"{q['redirect_uri']}{separator}{query}"})
-
-    def token(self, call: Call) -> httpx.Response:
-        form = call.form
-        if not form.get("client_id"):
-            raise oauth_error(401, "invalid_client", "The OAuth client was not found.")
-        if not form.get("client_secret"):
-            raise oauth_error(400, "invalid_request", "client_secret is missing.")
-        grant = form.get("grant_type")
-        if grant == "authorization_code":
-            raw_code = form.get("code") or ""
-            code = self.sandbox.take_code(self.platform, raw_code)
-            if code is None:
-                raise oauth_error(400, "invalid_grant", "Bad Request")
-            if code.redirect_uri != form.get("redirect_uri"):
-                raise oauth_error(400, "redirect_uri_mismatch", "Bad Request")
-            verifier = form.get("code_verifier") or ""
-            if code.challenge and (pkce_challenge(verifier) if code.method == "S256"
-                                   else verifier) != code.challenge:
-                raise oauth_error(400, "invalid_grant", "Invalid code verifier.")
-            offline = raw_code in self.offline_codes
-            self.offline_codes.discard(raw_code)
-            return self._issue(code.account_id, code.scopes, form["client_id"], offline=offline)
-        if grant == "refresh_token":
-            record, _ = self.sandbox.check_token(self.platform, form.get("refresh_token"), ("refresh",))
-            if record is None:
-                raise oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
-            access = self.sandbox.issue_token(self.platform, record.account_id, ttl_seconds=ACCESS_TTL,
-                                              scopes=record.scopes, client_id=form["client_id"],
-                                              family=record.family, prefix="ya29.")
-            return json_response(200, {"access_token": access.token, "expires_in": ACCESS_TTL,
-                                       "scope": " ".join(record.scopes), "token_type": "Bearer"})
-        raise oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
-
-    def _issue(self, account_id: str, scopes: tuple[str, ...], client_id: str, *,
-               offline: bool) -> httpx.Response:
-        family = secrets.token_hex(8)
-        access = self.sandbox.issue_token(self.platform, account_id, ttl_seconds=ACCESS_TTL,
-                                          scopes=scopes, client_id=client_id, family=family,
-                                          prefix="ya29.")
-        body: dict[str, Any] = {"access_token": access.token, "expires_in": ACCESS_TTL,
-                                "scope": " ".join(scopes), "token_type": "Bearer"}
-        if offline:
-            refresh = self.sandbox.issue_token(self.platform, account_id, kind="refresh",
-                                               scopes=scopes, client_id=client_id, family=family,
-                                               prefix="1//")
-            body["refresh_token"] = refresh.token
-        return json_response(200, body)
-
-    def revoke(self, call: Call) -> httpx.Response:
-        record = self.sandbox.token_record(call.form.get("token") or call.query.get("token"))
-        if record is None or record.platform != self.platform or record.revoked:
-            raise oauth_error(400, "invalid_token", "Token expired or revoked")
-        self.sandbox.revoke_tokens(self.platform, family=record.family, token=record.token)
-        return json_response(200, {})
+    # -- OAuth (oauth.py)
+    authorize = oauth.authorize
+    token = oauth.token
+    revoke = oauth.revoke
 
     # -- channels
     def channels(self, call: Call) -> httpx.Response:
@@ -326,30 +201,9 @@ class YouTubeSandbox(SandboxNetwork):
                 "likes": "", "uploads": "UU" + account.external_account_id[2:]}}
         return channel
 
-    # -- the resumable upload
-    def open_session(self, call: Call) -> httpx.Response:
-        account = call.account
-        assert account is not None
-        if call.query.get("uploadType") != "resumable":
-            raise fail(400, "badRequest", "The sandbox simulates only resumable uploads "
-                       "(uploadType=resumable).", domain="global")
-        parts = self._require(call, "part")
-        if is_invalid_json(call.json) or not isinstance(call.json, dict):
-            raise fail(400, "parseError", "Parse Error", domain="global")
-        snippet, status = call.json.get("snippet") or {}, call.json.get("status") or {}
-        self._check_metadata(call, snippet, status)
-        total = self._declared_length(call)
-        self._check_upload_limit(call, account)
-        upload_id = "AUc8" + secrets.token_urlsafe(40)
-        self.sessions[upload_id] = {
-            "id": upload_id, "owner": account.external_account_id, "parts": parts,
-            "snippet": snippet, "status": status, "total": total, "received": 0,
-            "content_type": call.header("x-upload-content-type") or "video/*",
-            "created_at": call.now, "video": None, "failed": call.notes.get("processing_failed")}
-        query = urlencode({"uploadType": "resumable", "part": parts, "upload_id": upload_id})
-        return httpx.Response(200, headers={
-            "Location": f"{call.base}/upload/youtube/v3/videos?{query}",
-            "X-GUploader-UploadID": upload_id})
+    # -- the resumable upload (upload.py)
+    open_session = upload.open_session
+    receive = upload.receive
 
     def _require(self, call: Call, name: str) -> str:
         value = call.query.get(name)
@@ -357,132 +211,6 @@ class YouTubeSandbox(SandboxNetwork):
             raise fail(400, "required", f"Required parameter: {name}", domain="global",
                        location=name, locationType="parameter")
         return value
-
-    def _check_metadata(self, call: Call, snippet: Any, status: Any) -> None:
-        if not isinstance(snippet, dict) or not isinstance(status, dict):
-            raise fail(400, "invalidVideoMetadata")
-        rules = RULES["youtube"]
-        title = snippet.get("title")
-        assert rules.title is not None
-        if (not isinstance(title, str) or not title.strip() or rules.title.length(title) > rules.title.limit
-                or any(c in title for c in "<>")):
-            raise fail(400, "invalidTitle")
-        description = snippet.get("description") or ""
-        if (not isinstance(description, str) or rules.text.length(description) > rules.text.limit
-                or any(c in description for c in "<>")):
-            raise fail(400, "invalidDescription")
-        tags = snippet.get("tags") or []
-        if (not isinstance(tags, list) or not all(isinstance(t, str) for t in tags)
-                or tags_length(tags) > TAGS_MAX_CHARS or any(c in "".join(tags) for c in "<>")):
-            raise fail(400, "invalidTags")
-        if str(snippet.get("categoryId") or "22") not in CATEGORIES:
-            raise fail(400, "invalidCategoryId")
-        privacy = status.get("privacyStatus", "public")
-        if privacy not in PRIVACY:
-            raise fail(400, "invalidVideoMetadata", "The request metadata specifies an invalid "
-                       f"privacy status: {privacy!r}.")
-        publish_at = status.get("publishAt")
-        if publish_at is not None:
-            try:
-                moment = datetime.fromisoformat(str(publish_at).replace("Z", "+00:00"))
-            except ValueError:
-                raise fail(400, "invalidPublishAt") from None
-            if privacy != "private" or moment.tzinfo is None or moment <= call.now:
-                raise fail(400, "invalidPublishAt")
-
-    def _declared_length(self, call: Call) -> int | None:
-        content_type = (call.header("x-upload-content-type") or "video/*").lower()
-        if not (content_type.startswith("video/") or content_type == "application/octet-stream"):
-            raise fail(400, "badContent", f"Media type '{content_type}' is not supported. Valid "
-                       "media types: [video/*, application/octet-stream]", domain="global")
-        raw = call.header("x-upload-content-length")
-        if raw is None:
-            return None  # the length may be given by the last chunk's Content-Range
-        if not raw.isdigit() or not 0 < int(raw) <= VIDEO_MAX_BYTES:
-            raise fail(400, "badRequest", f"Invalid X-Upload-Content-Length: {raw}", domain="global")
-        return int(raw)
-
-    def _check_upload_limit(self, call: Call, account: SandboxAccount) -> None:
-        if not self.sandbox.config.enforce_limits:
-            return
-        recent = sum(1 for _ in self.sandbox.recent_posts(self.platform, account.external_account_id,
-                                                          timedelta(hours=24)))
-        if recent >= self.setting("uploads_per_day"):
-            raise fail(400, "uploadLimitExceeded")
-
-    def _session(self, call: Call) -> dict[str, Any]:
-        session = self.sessions.get(call.query.get("upload_id", ""))
-        ttl = timedelta(seconds=self.setting("upload_session_seconds"))
-        if session is None or call.now >= session["created_at"] + ttl:
-            raise fail(404, "notFound", "The upload session was not found or has expired.",
-                       domain="global")
-        return session
-
-    def receive(self, call: Call) -> httpx.Response:
-        session = self._session(call)
-        if session["video"] is not None:
-            return json_response(200, self.resource(self.videos[session["video"]],
-                                                    session["parts"], owner=True))
-        header = call.header("content-range")
-        found = _RANGE.fullmatch(header or f"bytes 0-{len(call.body) - 1}/{len(call.body)}")
-        if found is None:
-            raise fail(400, "badRequest", f"Invalid Content-Range: {header}", domain="global")
-        total = int(found.group(4))
-        if session["total"] is not None and total != session["total"]:
-            raise fail(400, "badRequest", f"The Content-Range total {total} does not match "
-                       f"X-Upload-Content-Length {session['total']}.", domain="global")
-        if found.group(1) is None:
-            self._take_chunk(call, session, int(found.group(2)), int(found.group(3)), total)
-        if session["received"] >= total:
-            video = self._create_video(call, session)
-            return json_response(200, self.resource(video, session["parts"], owner=True))
-        headers = {"X-GUploader-UploadID": session["id"]}
-        if session["received"]:
-            headers["Range"] = f"bytes=0-{session['received'] - 1}"
-        return httpx.Response(308, headers=headers)
-
-    def _take_chunk(self, call: Call, session: dict[str, Any], first: int, last: int,
-                    total: int) -> None:
-        size = len(call.body)
-        if first > session["received"] or last < first or size != last - first + 1 or last >= total:
-            raise fail(400, "badRequest", f"Invalid Content-Range bytes {first}-{last}/{total} for "
-                       f"{size} bytes; the session holds bytes 0-{session['received'] - 1}.",
-                       domain="global")
-        session["total"] = total
-        if last + 1 == total:
-            session["received"] = total
-            return
-        granularity = int(self.setting("chunk_granularity"))
-        if size < granularity:
-            raise fail(400, "badRequest", "Invalid request. The number of bytes uploaded is "
-                       f"required to be equal or greater than {granularity}, except for the final "
-                       f"request (it's recommended to be the exact multiple of {granularity}). The "
-                       f"received request contained {size} bytes, which does not meet this "
-                       "requirement.", domain="global")
-        # Only whole blocks are kept; Range tells the client where to go on from.
-        session["received"] = max(session["received"], (last + 1) // granularity * granularity)
-
-    def _create_video(self, call: Call, session: dict[str, Any], *,
-                      rejected: str | None = None) -> dict[str, Any]:
-        account = self.sandbox.account(self.platform, session["owner"])
-        assert account is not None
-        video_id = self._video_id()
-        failed = session["failed"]
-        if failed is not None and str(failed.get("status", "failed")).lower() == "rejected":
-            rejected, failed = str(failed.get("error_code") or "copyright"), None
-        video = {"id": video_id, "owner": session["owner"], "snippet": session["snippet"],
-                 "status": session["status"], "size": session["total"],
-                 "content_type": session["content_type"], "created_at": call.now,
-                 "ready_at": call.now + timedelta(seconds=self.delay("video")),
-                 "failed": failed, "rejected": rejected, "deleted": False}
-        self.videos[video_id] = video
-        session["video"] = video_id
-        if rejected is None:  # a rejected video never becomes a post
-            self.sandbox.record_post(
-                self.platform, account, video_id, str(session["snippet"].get("description") or ""),
-                "video", f"https://www.youtube.com/watch?v={video_id}", media=(session["id"],),
-                status="failed" if failed is not None else "published")
-        return video
 
     # -- videos
     def state(self, video: dict[str, Any]) -> str:
@@ -650,26 +378,5 @@ class YouTubeSandbox(SandboxNetwork):
         return json_response(200, {"kind": "youtube#searchListResponse", "etag": etag("search"),
                                    "regionCode": "US", "items": items, **extra})
 
-    # -- YouTube Analytics
-    def reports(self, call: Call) -> httpx.Response:
-        for name in ("ids", "startDate", "endDate", "metrics"):
-            if not call.query.get(name):
-                raise fail(400, "required", f"Required parameter: {name}", domain="global")
-        if call.query["ids"] not in ("channel==MINE", f"channel=={call.account_id}"):
-            raise fail(403, "forbidden", "Forbidden", domain="global")
-        metrics = call.query["metrics"].split(",")
-        unknown = [m for m in metrics if m not in ANALYTICS_METRICS]
-        if unknown:
-            raise fail(400, "badRequest", f"Unknown identifier ({unknown[0]}) given in field "
-                       "parameters.metrics.", domain="global")
-        wanted = (call.query.get("filters") or "").removeprefix("video==")
-        videos = [v for v in self._uploads(call.account_id, call)
-                  if not wanted or v["id"] in wanted.split(",")]
-        by_video = call.query.get("dimensions") == "video"
-        headers = ([{"name": "video", "columnType": "DIMENSION", "dataType": "STRING"}] if by_video else [])
-        headers += [{"name": m, "columnType": "METRIC", "dataType": "INTEGER"} for m in metrics]
-        rows = [[v["id"], *(getattr(self._counts(v), m) for m in metrics)] for v in videos]
-        if not by_video:
-            rows = [[sum(r[i + 1] for r in rows) for i in range(len(metrics))]]
-        return json_response(200, {"kind": "youtubeAnalytics#resultTable",
-                                   "columnHeaders": headers, "rows": rows})
+    # -- YouTube Analytics (analytics.py)
+    reports = analytics.reports
