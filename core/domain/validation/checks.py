@@ -9,24 +9,11 @@ marketer how to fix it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Sequence
 
-from core.domain.platforms import POST_TYPES, platform_key, platform_name, split_platforms
-from core.domain.rules import (
-    RULES,
-    MediaRule,
-    PlatformRules,
-    TextRule,
-    image_format,
-    kind_noun,
-    media_kind,
-    or_list,
-)
+from core.domain.platforms import POST_TYPES, platform_name, split_platforms
+from core.domain.rules import RULES, PlatformRules, TextRule
 from core.domain.text import (
-    compose_text,
     extract_cashtags,
     extract_hashtags,
     extract_mentions,
@@ -34,89 +21,16 @@ from core.domain.text import (
     is_hashtag_body,
     normalize_text,
 )
+from core.domain.validation.content import (
+    PostContent,
+    _options,
+    _override,
+    _post_type,
+    text_for_platform,
+    title_for_platform,
+)
+from core.domain.validation.media import _media_problems, _media_url_problems, _unsupported
 from core.errors import Problem, ValidationFailed
-
-
-@dataclass(frozen=True)
-class PostContent:
-    """What Herald publishes, independent of how it is stored."""
-
-    content: str
-    post_type: str
-    platforms: tuple[str, ...]
-    media_urls: tuple[str, ...] = ()
-    media_kinds: Mapping[str, str] = field(default_factory=dict)  # url -> declared kind or MIME
-    hashtags: tuple[str, ...] = ()
-    mentions: tuple[str, ...] = ()
-    title: str | None = None
-    platform_specific_content: Mapping[str, str] = field(default_factory=dict)
-    platform_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-
-# --- what each platform receives -------------------------------------------------------------
-
-
-def _for_platform(mapping: object, platform: str) -> Any:
-    """The value a per-platform mapping holds for ``platform`` (keys may be aliases like 'x')."""
-    if not isinstance(mapping, Mapping):
-        return None
-    for key, value in mapping.items():
-        if platform_key(key) == platform:
-            return value
-    return None
-
-
-def _override(post: PostContent, platform: str) -> str | None:
-    """The platform-specific text, when one is set and not blank."""
-    value = _for_platform(post.platform_specific_content, platform)
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
-
-
-def _base_text(post: PostContent, platform: str) -> str:
-    text = _override(post, platform)
-    return normalize_text(text if text is not None else str(post.content or ""))
-
-
-def text_for_platform(post: PostContent, platform: str) -> str:
-    """The text sent to ``platform``: its override (else the content), normalised, with the
-    post's hashtags appended after a blank line (those not already in the text)."""
-    platform = platform_key(platform)
-    hashtags = [normalize_text(tag) for tag in post.hashtags if isinstance(tag, str)]
-    return normalize_text(compose_text(_base_text(post, platform), hashtags))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(normalize_text(text).split())
-
-
-def title_for_platform(post: PostContent, platform: str) -> str | None:
-    """The title sent to ``platform``, or ``None`` when it takes no title for this post type.
-
-    A required title (YouTube) falls back to the first non-blank line of the text.
-    """
-    platform = platform_key(platform)
-    rules = RULES.get(platform)
-    rule = rules.title_rule(_post_type(post)) if rules is not None else None
-    if rule is None:
-        return None
-    if isinstance(post.title, str) and post.title.strip():
-        return _one_line(post.title)
-    if not rule.required:
-        return None
-    lines = (line for line in _base_text(post, platform).splitlines() if line.strip())
-    return _one_line(next(lines, ""))
-
-
-def _post_type(post: PostContent) -> str:
-    return str(post.post_type or "").strip().lower()
-
-
-def _options(post: PostContent, platform: str) -> Mapping[str, Any]:
-    value = _for_platform(post.platform_options, platform)
-    return value if isinstance(value, Mapping) else {}
-
 
 # --- entry points ----------------------------------------------------------------------------
 
@@ -168,45 +82,6 @@ def _post_problems(post: PostContent, platforms: Sequence[str]) -> list[Problem]
     problems.extend(_media_url_problems(post))
     problems.extend(_tag_format_problems(post))
     return problems
-
-
-def is_https_url(url: object) -> bool:
-    """An absolute https URL with a host and no whitespace or control characters."""
-    if not isinstance(url, str) or not url or any(c.isspace() or ord(c) < 32 for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises ValueError on a malformed port
-    except ValueError:
-        return False
-    return parts.scheme.lower() == "https" and bool(parts.hostname)
-
-
-def _media_url_problems(post: PostContent) -> list[Problem]:
-    problems: list[Problem] = []
-    for index, url in enumerate(post.media_urls):
-        where = f"media_urls[{index}]"
-        if not is_https_url(url):
-            problems.append(Problem(where, "invalid_url",
-                                    f"Media {index + 1} must be a full https:// address "
-                                    f"(got {str(url)[:80]!r}). Upload it or use a secure link.",
-                                    actual=url))
-            continue
-        declared = _declared_kind(post, url)
-        if media_kind(url, declared) == "unknown":
-            given = f"its declared kind {declared!r} is not" if declared else "its address is not"
-            problems.append(Problem(where, "unknown_media_kind",
-                                    f"Herald can't tell what media {index + 1} is: {given} "
-                                    "recognised. Use a file ending in .jpg, .png, .webp, .gif, "
-                                    ".mp4 or .mov, or set its kind to image, gif or video.",
-                                    actual=declared or url))
-    return problems
-
-
-def _declared_kind(post: PostContent, url: str) -> str | None:
-    kinds = post.media_kinds if isinstance(post.media_kinds, Mapping) else {}
-    declared = kinds.get(url)
-    return declared if isinstance(declared, str) and declared.strip() else None
 
 
 _MENTION_BODY = re.compile(r"\w(?:[\w.]*\w)?")
@@ -274,77 +149,6 @@ def _body_problems(
 
 def _has_link(text: str) -> bool:
     return re.search(r"(?:https?://|www\.)\S", text, re.IGNORECASE) is not None
-
-
-_TYPE_NOUNS = {"text": "text posts", "link": "link posts", "image": "image posts",
-               "video": "video posts", "carousel": "carousels", "story": "stories",
-               "reel": "reels"}
-
-
-def _unsupported(platform: str, post_type: str) -> Problem:
-    name = platform_name(platform)
-    accepted = [t for t in POST_TYPES if t in RULES[platform].post_types]
-    return Problem("post_type", "unsupported_post_type",
-                   f"{name} doesn't publish {_TYPE_NOUNS[post_type]}; it takes "
-                   f"{or_list(accepted)} posts. Choose one of those, or remove {name} "
-                   "from this post.",
-                   platform=platform, actual=post_type)
-
-
-def _media_problems(
-    post: PostContent, platform: str, post_type: str, rule: MediaRule
-) -> list[Problem]:
-    name, noun = platform_name(platform), _TYPE_NOUNS[post_type]
-    takes = f"{name} {noun} take {rule.describe()}"
-    count = len(post.media_urls)
-    problems: list[Problem] = []
-    if count < rule.min_count:
-        problems.append(Problem("media_urls", "too_few_media",
-                                f"{takes}; this post has {count}. Add "
-                                f"{rule.min_count - count} more.",
-                                platform=platform, limit=rule.min_count, actual=count))
-    if count > rule.max_count:
-        fix = ("choose a post type that takes media, or remove the media" if rule.max_count == 0
-               else f"remove {count - rule.max_count}")
-        problems.append(Problem("media_urls", "too_many_media",
-                                f"{takes}; this post has {count}. {fix[0].upper()}{fix[1:]}.",
-                                platform=platform, limit=rule.max_count, actual=count))
-    if rule.max_count == 0:
-        return problems  # the count problem says it all; no point judging each file's kind
-    fitting: set[str] = set()
-    for index, url in enumerate(post.media_urls):
-        kind = media_kind(url, _declared_kind(post, url)) if isinstance(url, str) else "unknown"
-        if kind == "unknown":
-            continue  # already reported as unknown_media_kind or invalid_url
-        if kind not in rule.kinds:
-            problems.append(Problem(f"media_urls[{index}]", "wrong_media_kind",
-                                    f"{takes}; media {index + 1} is {kind_noun(kind)}. Remove "
-                                    "it or choose another post type.", platform=platform,
-                                    limit=sorted(rule.kinds), actual=kind))
-            continue
-        fitting.add(kind)
-        problems.extend(_format_problems(post, platform, rule, index, url, kind))
-    if not rule.mixing and len(fitting) > 1:
-        problems.append(Problem("media_urls", "mixed_media",
-                                f"{name} can't mix {' and '.join(sorted(fitting))} in one post; "
-                                "keep one kind, or split it into two posts.",
-                                platform=platform, actual=sorted(fitting)))
-    return problems
-
-
-def _format_problems(
-    post: PostContent, platform: str, rule: MediaRule, index: int, url: str, kind: str
-) -> list[Problem]:
-    if rule.image_formats is None or kind != "image":
-        return []
-    found = image_format(url, _declared_kind(post, url))
-    if found == "unknown" or found in rule.image_formats:
-        return []  # an unrecognised format is left for the network to judge
-    allowed = or_list(sorted(f.upper() for f in rule.image_formats))
-    return [Problem(f"media_urls[{index}]", "unsupported_media_format",
-                    f"{platform_name(platform)} only takes {allowed} photos; media {index + 1} is "
-                    f"{found.upper()}. Convert it to {allowed}.",
-                    platform=platform, limit=sorted(rule.image_formats), actual=found)]
 
 
 _UNITS = {
