@@ -22,6 +22,10 @@ Snap documents no rate limits: a per-profile window answers 429 with ``Retry-Aft
 ``media_ttl_seconds``, ``story_ttl_seconds``, ``title_max``, ``description_max``.
 Faults: ``duplicate`` has no Snapchat equivalent and is answered as a generic 400 refusal;
 ``processing_failed`` (on media creation) makes processing end ``FAILED``.
+
+This module holds ``SnapchatSandbox`` (routes, Snap's envelope, limits and access, profiles,
+media containers, stats); ``multipart_upload`` the encrypted file's upload and decryption,
+``content`` stories and Spotlight, ``oauth`` OAuth.
 """
 
 from __future__ import annotations
@@ -30,20 +34,13 @@ import base64
 import binascii
 import hashlib
 import math
-import re
-import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 import httpx
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from core.domain.rules import RULES
-from core.platforms.base import pkce_challenge
 from core.platforms.sandbox.base import (
     Call,
     Reply,
@@ -56,40 +53,18 @@ from core.platforms.sandbox.base import (
     route,
 )
 from core.platforms.sandbox.engagement import ZERO, Engagement, engagement
+from core.platforms.sandbox.snapchat import content, multipart_upload, oauth
 
-ACCESS_TTL = 1800
 DEFAULTS = {"allowlisted": 1, "requests_per_minute": 600, "max_part_bytes": 32 * 1024**2,
             "image_max_bytes": 20 * 1024**2, "video_max_bytes": 500 * 1024**2,
             "media_ttl_seconds": 86400, "story_ttl_seconds": 86400, "title_max": 45,
             "description_max": 160}
-MAGIC = {"IMAGE": (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")}
-KINDS = {"stories": "story", "saved_stories": "saved_story", "spotlights": "spotlight"}
 ASSET_TYPES = {"story": "STORY", "saved_story": "SAVED_STORY", "spotlight": "SPOTLIGHT"}
-_LOCALE = re.compile(r"[a-z]{2}_[A-Z]{2}")
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def decrypt(data: bytes, key: bytes, iv: bytes) -> bytes | None:
-    """AES-256-CBC + PKCS7, or ``None`` when ``data`` does not decrypt with ``key``/``iv``."""
-    if not data or len(data) % 16:
-        return None
-    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(data) + decryptor.finalize()
-    unpadder = padding.PKCS7(algorithms.AES.block_size).unpadder()
-    try:
-        return unpadder.update(padded) + unpadder.finalize()
-    except ValueError:
-        return None
-
-
-def looks_like(media_type: str, plain: bytes) -> bool:
-    if media_type == "VIDEO":
-        return plain[4:8] == b"ftyp"  # MP4 / MOV
-    return plain.startswith(MAGIC["IMAGE"])
 
 
 class SnapchatSandbox(SandboxNetwork):
@@ -188,65 +163,10 @@ class SnapchatSandbox(SandboxNetwork):
                             "E3003")
         return call.account
 
-    # -- OAuth
-    def authorize(self, call: Call) -> httpx.Response:
-        q = call.query
-        missing = [k for k in ("client_id", "redirect_uri", "response_type", "scope") if not q.get(k)]
-        if missing or q.get("response_type") != "code":
-            return json_response(400, {"error": "invalid_request", "error_description":
-                                       f"Missing or invalid: {', '.join(missing) or 'response_type'}"})
-        login = q.get("sandbox_login")
-        account = (self.sandbox.account(self.platform, login) if login else None) or self.default_account()
-        code = self.sandbox.issue_code(
-            self.platform, account.external_account_id, client_id=q["client_id"],
-            redirect_uri=q["redirect_uri"], challenge=q.get("code_challenge"),
-            method=q.get("code_challenge_method", "plain"), scopes=tuple(q["scope"].split()))
-        separator = "&" if "?" in q["redirect_uri"] else "?"
-        query = urlencode({"code": code, "state": q.get("state", "")})
-        return httpx.Response(302, headers={"Location": f"{q['redirect_uri']}{separator}{query}"})
-
-    def token(self, call: Call) -> httpx.Response:
-        form = call.form
-        if not form.get("client_id") or not form.get("client_secret"):
-            return json_response(401, {"error": "invalid_client",
-                                       "error_description": "Client authentication failed"})
-        grant = form.get("grant_type")
-        if grant == "authorization_code":
-            code = self.sandbox.take_code(self.platform, form.get("code"))
-            verifier = form.get("code_verifier") or ""
-            if (code is None or code.redirect_uri != form.get("redirect_uri") or (
-                    code.challenge and (pkce_challenge(verifier) if code.method == "S256"
-                                        else verifier) != code.challenge)):
-                return json_response(400, {"error": "invalid_grant",
-                                           "error_description": "Invalid authorization code"})
-            family = secrets.token_hex(8)
-            refresh = self.sandbox.issue_token(self.platform, code.account_id, kind="refresh",
-                                               scopes=code.scopes, client_id=form["client_id"],
-                                               family=family)
-            return self._issue(code.account_id, code.scopes, form["client_id"], refresh.token, family)
-        if grant == "refresh_token":
-            record, _ = self.sandbox.check_token(self.platform, form.get("refresh_token"), ("refresh",))
-            if record is None:
-                return json_response(400, {"error": "invalid_grant",
-                                           "error_description": "Invalid refresh token"})
-            return self._issue(record.account_id, record.scopes, form["client_id"], record.token,
-                               record.family)
-        return json_response(400, {"error": "unsupported_grant_type",
-                                   "error_description": f"grant_type {grant!r} is not supported"})
-
-    def _issue(self, account_id: str, scopes: tuple[str, ...], client_id: str, refresh: str,
-               family: str | None) -> httpx.Response:
-        access = self.sandbox.issue_token(self.platform, account_id, ttl_seconds=ACCESS_TTL,
-                                          scopes=scopes, client_id=client_id, family=family)
-        return json_response(200, {"access_token": access.token, "token_type": "Bearer",
-                                   "expires_in": ACCESS_TTL, "refresh_token": refresh,
-                                   "scope": " ".join(scopes)})
-
-    def revoke(self, call: Call) -> httpx.Response:
-        record = self.sandbox.token_record(call.form.get("token"))
-        if record is not None and record.platform == self.platform:
-            self.sandbox.revoke_tokens(self.platform, family=record.family, token=record.token)
-        return json_response(200, {})  # RFC 7009: unknown tokens are "revoked" too
+    # -- OAuth (oauth.py)
+    authorize = oauth.authorize
+    token = oauth.token
+    revoke = oauth.revoke
 
     def me(self, call: Call) -> httpx.Response:
         user = str(uuid.uuid5(uuid.NAMESPACE_URL, f"snapchat-user:{call.account_id}"))
@@ -322,99 +242,6 @@ class SnapchatSandbox(SandboxNetwork):
         self._profile(call)
         return self.ok(media=self._render_media(self._own_media(call, call.match["media"])))
 
-    # -- multipart upload of the encrypted file
-    def multipart(self, call: Call) -> httpx.Response:
-        media = self._own_media(call, call.match["media"])
-        if not self.setting("allowlisted"):
-            raise self.fail(403, "This app is not allowlisted for the Public Profile API", "E3002")
-        if media["finalized_at"] is not None:
-            raise self.fail(400, f"Media {media['id']} has already been uploaded")
-        action = (call.query.get("action") or "").upper()
-        handlers = {"INIT": self._init, "ADD": self._add, "FINALIZE": self._finalize}
-        if action not in handlers:
-            raise self.fail(400, "action must be INIT, ADD or FINALIZE")
-        return handlers[action](call, media)
-
-    def _int(self, call: Call, name: str) -> int:
-        value = str(call.param(name) or "")
-        if not value.isdigit():
-            raise self.fail(400, f"{name} is required and must be a positive integer")
-        return int(value)
-
-    def _init(self, call: Call, media: dict[str, Any]) -> httpx.Response:
-        size, parts = self._int(call, "file_size"), self._int(call, "number_of_parts")
-        limit = self.setting("image_max_bytes" if media["type"] == "IMAGE" else "video_max_bytes")
-        if size == 0 or size % 16:
-            raise self.fail(400, "file_size must be that of the AES-256-CBC encrypted file "
-                            "(a positive multiple of 16 bytes)")
-        if size > limit + 16:
-            raise self.fail(400, f"The {media['type'].lower()} is larger than {int(limit)} bytes")
-        if not math.ceil(size / self.setting("max_part_bytes")) <= parts <= size:
-            raise self.fail(400, "number_of_parts does not fit file_size in parts of at most "
-                            f"{int(self.setting('max_part_bytes'))} bytes")
-        upload_id = str(uuid.uuid4())
-        media["upload"] = {"id": upload_id, "size": size, "parts": parts, "received": {}}
-        base = urlsplit(call.base).path + f"/v1/media/{media['id']}/multipart-upload-v2"
-        return self.ok(upload_id=upload_id, add_path=f"{base}?action=ADD",
-                       finalize_path=f"{base}?action=FINALIZE")
-
-    def _upload_of(self, call: Call, media: dict[str, Any]) -> dict[str, Any]:
-        upload = media["upload"]
-        if upload is None or call.param("upload_id") != upload["id"]:
-            raise self.fail(400, "upload_id does not match an INIT of this media")
-        return upload
-
-    def _add(self, call: Call, media: dict[str, Any]) -> httpx.Response:
-        upload = self._upload_of(call, media)
-        number, part = self._int(call, "part_number"), call.files.get("file")
-        if part is None or part.filename is None or not part.data:
-            raise self.fail(400, "file is required (a multipart file part)")
-        if not 1 <= number <= upload["parts"]:
-            raise self.fail(400, f"part_number must be between 1 and {upload['parts']}")
-        if len(part.data) > self.setting("max_part_bytes"):
-            raise self.fail(400, f"A part may be at most {int(self.setting('max_part_bytes'))} bytes")
-        upload["received"][number] = part.data
-        return self.ok()
-
-    def _finalize(self, call: Call, media: dict[str, Any]) -> httpx.Response:
-        upload = self._upload_of(call, media)
-        missing = [n for n in range(1, upload["parts"] + 1) if n not in upload["received"]]
-        if missing:
-            raise self.fail(400, f"Parts {missing} have not been uploaded")
-        data = b"".join(upload["received"][n] for n in range(1, upload["parts"] + 1))
-        if len(data) != upload["size"]:
-            raise self.fail(400, f"The parts add up to {len(data)} bytes, not file_size "
-                            f"{upload['size']}")
-        plain = decrypt(data, media["key"], media["iv"])
-        if plain is None or not looks_like(media["type"], plain):
-            media["upload"] = None  # the bytes are dropped; a new INIT may try again
-            raise self.fail(400, f"Media {media['id']} could not be decrypted with the key and "
-                            f"iv given at creation into {media['type'].lower()} data",
-                            "E2004")
-        kind = "video" if media["type"] == "VIDEO" else "image"
-        media.update(finalized_at=call.now, size=len(plain), upload=None,
-                     ready_at=call.now + timedelta(seconds=self.delay(kind)),
-                     digest=hashlib.sha256(plain).hexdigest())
-        return self.ok(result=self._render_media(media))
-
-    # -- content
-    def create_content(self, call: Call) -> httpx.Response:
-        account = self._profile(call)
-        kind = KINDS[call.match["kind"]]
-        body = call.json if isinstance(call.json, dict) else {}
-        media = self._usable_media(call, str(body.get("media_id") or ""))
-        text = self._check_content(kind, media, body)
-        content_id = self._uuid(kind)
-        url = (f"https://www.snapchat.com/spotlight/{content_id}" if kind == "spotlight"
-               else f"https://www.snapchat.com/add/{account.username}")
-        item = {"id": content_id, "owner": account.external_account_id, "kind": kind,
-                "media_id": media["id"], "created_at": call.now, "text": text,
-                "locale": body.get("locale"), "saved_to_profile": not body.get("skip_save_to_profile")}
-        self.content[content_id] = item
-        self.sandbox.record_post(self.platform, account, content_id, text, kind, url,
-                                 media=(media["id"],))
-        return self.ok(**{kind: self._render_content(item)})
-
     def _usable_media(self, call: Call, media_id: str) -> dict[str, Any]:
         if not media_id:
             raise self.fail(400, "media_id is required")
@@ -427,25 +254,12 @@ class SnapchatSandbox(SandboxNetwork):
             raise self.fail(400, f"Media {media_id} is {state}, not READY", "E2005")
         return media
 
-    def _check_content(self, kind: str, media: dict[str, Any], body: dict[str, Any]) -> str:
-        if kind == "saved_story":
-            title = body.get("title")
-            limit = int(self.setting("title_max"))
-            if not isinstance(title, str) or not 1 <= len(title.strip()) <= limit:
-                raise self.fail(400, f"title is required and must be 1 to {limit} characters")
-            return title
-        if kind == "spotlight":
-            if media["type"] != "VIDEO":
-                raise self.fail(400, "Spotlight only accepts VIDEO media")
-            description = body.get("description") or ""
-            limit = int(self.setting("description_max"))
-            if not isinstance(description, str) or RULES["snapchat"].text.length(description) > limit:
-                raise self.fail(400, f"description must be at most {limit} characters, hashtags "
-                                "included")
-            if not isinstance(body.get("locale"), str) or not _LOCALE.fullmatch(body["locale"]):
-                raise self.fail(400, "locale is required, e.g. en_US")
-            return description
-        return ""
+    # -- multipart upload of the encrypted file (multipart_upload.py)
+    multipart = multipart_upload.multipart
+
+    # -- content (content.py)
+    create_content = content.create_content
+    list_content = content.list_content
 
     def _render_content(self, item: dict[str, Any]) -> dict[str, Any]:
         out = {"id": item["id"], "media_id": item["media_id"], "created_at": iso(item["created_at"])}
@@ -457,21 +271,6 @@ class SnapchatSandbox(SandboxNetwork):
             out.update(description=item["text"], locale=item["locale"],
                        saved_to_profile=item["saved_to_profile"])
         return out
-
-    def _live(self, item: dict[str, Any]) -> bool:
-        if item["kind"] != "story":
-            return True
-        return self.now < item["created_at"] + timedelta(seconds=self.setting("story_ttl_seconds"))
-
-    def list_content(self, call: Call) -> httpx.Response:
-        self._profile(call)
-        kind, key = KINDS[call.match["kind"]], call.match["kind"]
-        found = sorted((i for i in self.content.values() if i["owner"] == call.account_id
-                        and i["kind"] == kind and self._live(i)),
-                       key=lambda i: i["created_at"], reverse=True)
-        limit = int(call.query.get("limit") or 50)
-        return self.ok(**{key: [{"sub_request_status": "SUCCESS", kind: self._render_content(i)}
-                                for i in found[:limit]]})
 
     # -- metrics
     def stats(self, call: Call) -> httpx.Response:

@@ -1,15 +1,16 @@
 """X (API v2) in the sandbox: OAuth 2.0 with PKCE and rotating refresh tokens, ``POST
 /2/tweets`` (weighted 280, media, replies, duplicate detection), simple and chunked media upload
-with ``STATUS`` processing, lookups, user timelines, and ``x-rate-limit-*`` headers."""
+with ``STATUS`` processing, lookups, user timelines, and ``x-rate-limit-*`` headers.
+
+This module holds ``TwitterSandbox`` (routes, limits, users, tweets) and the text helpers;
+``problems`` the error bodies, ``media_upload`` the media upload, ``oauth`` OAuth 2.0."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import html
-import math
 import re
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,6 @@ import httpx
 
 from core.domain.rules import RULES
 from core.domain.text import x_weighted_length
-from core.platforms.base import pkce_challenge
 from core.platforms.sandbox.base import (
     Call,
     Reply,
@@ -28,13 +28,12 @@ from core.platforms.sandbox.base import (
     json_response,
     route,
 )
+from core.platforms.sandbox.twitter import media_upload, oauth
+from core.platforms.sandbox.twitter.media_upload import MEDIA_TTL, processing_state
+from core.platforms.sandbox.twitter.problems import invalid_request, problem
 
 TWITTER_EPOCH_MS = 1288834974657
-ACCESS_TTL = 7200
-MEDIA_TTL = 86400
 USER_ID_BASE = 1_500_000_000_000_000_000
-MEDIA_LIMITS = {"tweet_image": 5 * 1024**2, "tweet_gif": 15 * 1024**2,
-                "tweet_video": 512 * 1024**2, "amplify_video": 512 * 1024**2}
 # (bucket, default limit, window seconds); the limits are configurable per sandbox.
 BUCKETS = {"tweets:create": (100, 900), "tweets:read": (900, 900), "users:read": (900, 900),
            "media": (500, 900), "tweets:delete": (50, 900)}
@@ -42,19 +41,6 @@ USER_24H_DEFAULT = 2400
 TOO_LONG = ("Your Tweet text is too long. For more information on how Twitter determines text "
             "length see https://github.com/twitter/twitter-text.")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
-
-
-def problem(status: int, title: str, detail: str, type_: str = "about:blank",
-            **extra: Any) -> httpx.Response:
-    return json_response(status, {"title": title, "detail": detail, "type": type_,
-                                  "status": status, **extra})
-
-
-def invalid_request(message: str) -> Reply:
-    return Reply(json_response(400, {
-        "errors": [{"message": message}], "title": "Invalid Request",
-        "detail": "One or more parameters to your request was invalid.",
-        "type": "https://api.twitter.com/2/problems/invalid-request"}))
 
 
 def _tco(url: str) -> str:
@@ -182,84 +168,10 @@ class TwitterSandbox(SandboxNetwork):
         millis = int(self.now.timestamp() * 1000) - TWITTER_EPOCH_MS + seq // 4096
         return str((millis << 22) | (seq % 4096))
 
-    # -- OAuth 2.0 with PKCE
-    def authorize(self, call: Call) -> httpx.Response:
-        q = call.query
-        missing = [k for k in ("response_type", "client_id", "redirect_uri", "state",
-                               "code_challenge") if not q.get(k)]
-        if missing or q.get("response_type") != "code":
-            return json_response(400, {"error": "invalid_request",
-                                       "error_description": f"Missing or invalid: {', '.join(missing) or 'response_type'}"})
-        login = q.get("sandbox_login")
-        account = (self.sandbox.account(self.platform, login) if login else None) or self.default_account()
-        code = self.sandbox.issue_code(
-            self.platform, account.external_account_id, client_id=q["client_id"],
-            redirect_uri=q["redirect_uri"], challenge=q["code_challenge"],
-            method=q.get("code_challenge_method", "plain"), scopes=tuple(q.get("scope", "").split()))
-        separator = "&" if "?" in q["redirect_uri"] else "?"
-        return httpx.Response(302, headers={
-            "Location": f"{q['redirect_uri']}{separator}state={q['state']}&code={code}"})
-
-    def _client_id(self, call: Call) -> str | None:
-        auth = call.header("authorization") or ""
-        if auth.lower().startswith("basic "):
-            try:
-                return base64.b64decode(auth[6:]).decode().partition(":")[0]
-            except ValueError:
-                return None
-        return call.form.get("client_id")
-
-    def _grant_error(self, what: str) -> Reply:
-        return Reply(json_response(400, {"error": "invalid_request",
-                                         "error_description": f"Value passed for the {what} was invalid."}))
-
-    def token(self, call: Call) -> httpx.Response:
-        client_id = self._client_id(call)
-        if not client_id:
-            return json_response(401, {"error": "unauthorized_client",
-                                       "error_description": "Missing valid authorization header"})
-        grant = call.form.get("grant_type")
-        if grant == "authorization_code":
-            code = self.sandbox.take_code(self.platform, call.form.get("code"))
-            verifier = call.form.get("code_verifier") or ""
-            if code is None or code.redirect_uri != call.form.get("redirect_uri"):
-                raise self._grant_error("authorization code")
-            expected = pkce_challenge(verifier) if code.method == "S256" else verifier
-            if expected != code.challenge:
-                raise self._grant_error("authorization code")
-            return self._issue(code.account_id, code.scopes, client_id)
-        if grant == "refresh_token":
-            record, _ = self.sandbox.check_token(self.platform, call.form.get("refresh_token"),
-                                                 ("refresh",))
-            if record is None:
-                raise self._grant_error("token")
-            record.revoked = True  # rotation: a refresh token works once
-            return self._issue(record.account_id, record.scopes, client_id)
-        return json_response(400, {"error": "unsupported_grant_type",
-                                   "error_description": "grant_type is not supported"})
-
-    def _issue(self, account_id: str, scopes: tuple[str, ...], client_id: str) -> httpx.Response:
-        family = secrets.token_hex(8)
-        access = self.sandbox.issue_token(self.platform, account_id, kind="access",
-                                          ttl_seconds=ACCESS_TTL, scopes=scopes,
-                                          client_id=client_id, family=family)
-        body: dict[str, Any] = {"token_type": "bearer", "expires_in": ACCESS_TTL,
-                                "access_token": access.token, "scope": " ".join(scopes)}
-        if "offline.access" in scopes or not scopes:
-            refresh = self.sandbox.issue_token(self.platform, account_id, kind="refresh",
-                                               scopes=scopes, client_id=client_id, family=family)
-            body["refresh_token"] = refresh.token
-        return json_response(200, body)
-
-    def revoke(self, call: Call) -> httpx.Response:
-        if not self._client_id(call):
-            return json_response(401, {"error": "unauthorized_client"})
-        record = self.sandbox.token_record(call.form.get("token"))
-        if record is not None and record.platform == self.platform:
-            if record.family:
-                self.sandbox.revoke_tokens(self.platform, family=record.family)
-            record.revoked = True
-        return json_response(200, {"revoked": True})
+    # -- OAuth 2.0 with PKCE (oauth.py)
+    authorize = oauth.authorize
+    token = oauth.token
+    revoke = oauth.revoke
 
     # -- users
     def me(self, call: Call) -> httpx.Response:
@@ -335,7 +247,7 @@ class TwitterSandbox(SandboxNetwork):
             media = self.media.get(media_id)
             if (media is None or media["owner"] != call.account_id
                     or call.now >= media["created_at"] + timedelta(seconds=MEDIA_TTL)
-                    or self._state(media) != "succeeded"):
+                    or processing_state(self, media) != "succeeded"):
                 raise invalid_request("Your media IDs are invalid.")
             kinds.append(media["kind"])
         if len(media_ids) > 4 or (len(media_ids) > 1 and set(kinds) != {"image"}):
@@ -410,121 +322,9 @@ class TwitterSandbox(SandboxNetwork):
             post.status = "deleted"
         return json_response(200, {"data": {"deleted": True}})
 
-    # -- media
-    def _new_media(self, call: Call, category: str, media_type: str, total: int) -> dict[str, Any]:
-        media_id = self.snowflake()
-        kind = "image" if category == "tweet_image" else ("gif" if category == "tweet_gif" else "video")
-        media: dict[str, Any] = {"id": media_id, "media_key": f"{3 if kind == 'image' else 7 if kind == 'video' else 16}_{media_id}",
-                 "owner": call.account_id, "kind": kind, "category": category,
-                 "media_type": media_type, "total": total, "segments": {}, "finalized": False,
-                 "created_at": call.now, "ready_at": None,
-                 "failed": call.notes.get("processing_failed")}
-        self.media[media_id] = media
-        return media
-
-    def _check_size(self, category: str, size: int) -> None:
-        if category not in MEDIA_LIMITS:
-            raise invalid_request(f"media_category {category!r} is not one of "
-                                  f"{', '.join(MEDIA_LIMITS)}.")
-        if not 0 < size <= MEDIA_LIMITS[category]:
-            raise invalid_request(f"File size {size} is not between 1 and "
-                                  f"{MEDIA_LIMITS[category]} bytes for {category}.")
-
-    def simple_upload(self, call: Call) -> httpx.Response:
-        part = call.files.get("media")
-        if part is None or part.filename is None and not part.data:
-            raise invalid_request("The media field is required (multipart file).")
-        category = str(call.param("media_category") or "tweet_image")
-        if category != "tweet_image":
-            raise invalid_request("Use the chunked upload (initialize/append/finalize) for "
-                                  "videos and GIFs.")
-        self._check_size(category, len(part.data))
-        media = self._new_media(call, category, part.content_type or "image/jpeg", len(part.data))
-        media.update(finalized=True, ready_at=call.now, segments={0: len(part.data)})
-        return json_response(200, {"data": self._media_body(media)})
-
-    def initialize(self, call: Call) -> httpx.Response:
-        body = call.json if isinstance(call.json, dict) else {}
-        category = str(body.get("media_category") or "")
-        media_type = str(body.get("media_type") or "")
-        try:
-            total = int(body.get("total_bytes") or 0)
-        except (TypeError, ValueError):
-            total = 0
-        if not media_type:
-            raise invalid_request("media_type is required.")
-        self._check_size(category, total)
-        media = self._new_media(call, category, media_type, total)
-        return json_response(200, {"data": {"id": media["id"], "media_key": media["media_key"],
-                                            "expires_after_secs": MEDIA_TTL}})
-
-    def _upload(self, call: Call) -> dict[str, Any]:
-        media = self.media.get(call.match["id"])
-        if media is None or media["owner"] != call.account_id:
-            raise invalid_request("The media_id is not valid.")
-        if media["finalized"]:
-            raise invalid_request("This upload has already been finalized.")
-        return media
-
-    def append(self, call: Call) -> httpx.Response:
-        media = self._upload(call)
-        part = call.files.get("media")
-        try:
-            index = int(call.param("segment_index"))
-        except (TypeError, ValueError):
-            index = -1
-        if part is None or not 0 <= index <= 999:
-            raise invalid_request("segment_index (0-999) and media are required.")
-        media["segments"][index] = len(part.data)
-        expires = int((media["created_at"] + timedelta(seconds=MEDIA_TTL)).timestamp())
-        return json_response(200, {"data": {"expires_at": expires}})
-
-    def finalize(self, call: Call) -> httpx.Response:
-        media = self._upload(call)
-        if sum(media["segments"].values()) != media["total"]:
-            raise invalid_request("Segments do not add up to provided total file size.")
-        media["finalized"] = True
-        processing = 0.0 if media["kind"] == "image" else self.delay(media["kind"])
-        media["ready_at"] = call.now + timedelta(seconds=processing)
-        return json_response(200, {"data": self._media_body(media)})
-
-    def _state(self, media: dict[str, Any]) -> str:
-        if not media["finalized"] or media["ready_at"] is None:
-            return "pending"
-        total = max(0.001, (media["ready_at"] - media["created_at"]).total_seconds())
-        elapsed = (self.now - media["created_at"]).total_seconds()
-        if media["failed"] is not None and (elapsed >= total / 2 or total <= 0.001):
-            return "failed"
-        if self.now >= media["ready_at"]:
-            return "succeeded"
-        return "pending" if elapsed < total * 0.2 else "in_progress"
-
-    def _media_body(self, media: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": media["id"], "media_key": media["media_key"],
-                                "size": media["total"], "expires_after_secs": MEDIA_TTL}
-        if media["kind"] == "image" and media["failed"] is None:
-            body["image"] = {"image_type": media["media_type"], "w": 1200, "h": 675}
-            return body
-        state = self._state(media)
-        info: dict[str, Any] = {"state": state}
-        if state in ("pending", "in_progress"):
-            left = (media["ready_at"] - self.now).total_seconds() if media["ready_at"] else 1
-            info["check_after_secs"] = max(1, math.ceil(min(left, 5)))
-            total = max(0.001, (media["ready_at"] - media["created_at"]).total_seconds())
-            info["progress_percent"] = int(100 * max(0.0, 1 - left / total))
-        elif state == "failed":
-            info["error"] = {"code": int(media["failed"].get("error_code", 1)),
-                             "name": "InvalidMedia",
-                             "message": "Invalid or Unsupported media, Reason: UnsupportedMedia."}
-        else:
-            info["progress_percent"] = 100
-        body["processing_info"] = info
-        return body
-
-    def media_status(self, call: Call) -> httpx.Response:
-        if call.query.get("command", "").upper() != "STATUS":
-            raise invalid_request("command must be STATUS for GET.")
-        media = self.media.get(call.query.get("media_id", ""))
-        if media is None or media["owner"] != call.account_id:
-            raise invalid_request("The media_id is not valid.")
-        return json_response(200, {"data": self._media_body(media)})
+    # -- media (media_upload.py)
+    simple_upload = media_upload.simple_upload
+    initialize = media_upload.initialize
+    append = media_upload.append
+    finalize = media_upload.finalize
+    media_status = media_upload.media_status

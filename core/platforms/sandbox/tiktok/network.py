@@ -23,23 +23,22 @@ Choices where PLATFORMS.md marks things unconfirmed: 2-hour access and 180-day r
 sends no rate-limit headers; an injected ``rate_limit`` with an explicit ``reset_in`` adds
 ``Retry-After`` so tests can name a reset time. Chunk limits are configurable
 (``min_chunk_bytes``, ``max_chunk_bytes``) so tests can use small files.
+
+This module holds ``TikTokSandbox`` (routes, error bodies, limits, creator_info and post_info
+checks, inits, processing and ``status/fetch``); ``envelope`` the answer envelope, ``upload`` the
+``FILE_UPLOAD`` chunks, ``reading`` the reads, ``oauth`` Login Kit.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
-import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
 from core.domain.rules import RULES, image_format
-from core.platforms.base import pkce_challenge
 from core.platforms.registry import SANDBOX_HOST
 from core.platforms.sandbox.base import (
     Call,
@@ -47,36 +46,18 @@ from core.platforms.sandbox.base import (
     Route,
     SandboxAccount,
     SandboxNetwork,
-    json_response,
     route,
 )
+from core.platforms.sandbox.tiktok import oauth, reading
+from core.platforms.sandbox.tiktok.envelope import envelope, log_id
+from core.platforms.sandbox.tiktok.upload import CONTENT_RANGE, open_upload, receive_chunk
 
 OPEN_ID_DEFAULT = "_000HeraldSandboxCreator00000001"
-ACCESS_TTL = 2 * 3600
-REFRESH_TTL = 180 * 86400
-MiB = 1024**2
-MIN_CHUNK, MAX_CHUNK, MAX_CHUNKS = 5 * MiB, 64 * MiB, 1000
-VIDEO_MAX_BYTES = 4 * 1024**3
-UPLOAD_TTL = timedelta(hours=1)
 POSTS_PER_DAY = 15
 PRIVACY_LEVELS = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "FOLLOWER_OF_CREATOR", "SELF_ONLY")
 DEFAULT_PRIVACY = ("PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY")
-VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm")
 # bucket -> (default limit per minute per token)
 BUCKETS = {"init": 6, "creator_info": 20, "status": 30, "read": 600}
-_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-FIELDS = ("id", "title", "video_description", "create_time", "share_url", "embed_link",
-          "duration", "cover_image_url", "like_count", "comment_count", "share_count", "view_count")
-
-
-def log_id(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y%m%d%H%M%S") + secrets.token_hex(10).upper()
-
-
-def envelope(status: int, data: Any, code: str = "ok", message: str = "",
-             headers: Mapping[str, str] | None = None, *, now: datetime) -> httpx.Response:
-    return json_response(status, {"data": data, "error": {"code": code, "message": message,
-                                                          "log_id": log_id(now)}}, headers)
 
 
 class TikTokSandbox(SandboxNetwork):
@@ -114,7 +95,7 @@ class TikTokSandbox(SandboxNetwork):
             if isinstance(source, dict) and source.get("source") == "PULL_FROM_URL":
                 return frozenset({"publish", "media"})
         if route.handler == self.upload:
-            found = _RANGE.match(call.header("content-range") or "")
+            found = CONTENT_RANGE.match(call.header("content-range") or "")
             if found and int(found.group(2)) + 1 == int(found.group(3)):
                 return frozenset({"upload", "publish"})
         return route.kinds
@@ -183,12 +164,6 @@ class TikTokSandbox(SandboxNetwork):
     def _object(body: Mapping[str, Any], key: str) -> dict[str, Any]:
         value = body.get(key)
         return value if isinstance(value, dict) else {}
-
-    def _fields(self, call: Call) -> list[str]:
-        fields = [f for f in (call.query.get("fields") or "").split(",") if f]
-        if not fields:
-            raise self.fail(400, "invalid_params", "The fields query parameter is required.")
-        return fields
 
     def _creator(self, account: SandboxAccount) -> dict[str, Any]:
         extra = account.extra
@@ -278,70 +253,9 @@ class TikTokSandbox(SandboxNetwork):
             return envelope(200, {"publish_id": job["publish_id"]}, now=call.now)
         if source.get("source") != "FILE_UPLOAD":
             raise self.fail(400, "invalid_params", "source_info.source must be FILE_UPLOAD or PULL_FROM_URL.")
-        size, chunk, count = self._chunk_plan(source)
-        job["publish_id"], job["public"] = self._ids(call, "v_pub_file~v2-1.")
-        upload_id = str(self.sandbox.next_seq() + 7_000_000_000)
-        job.update(source="FILE_UPLOAD", size=size, chunk=chunk, count=count, received=0,
-                   upload_id=upload_id, upload_token=secrets.token_urlsafe(12),
-                   expires_at=call.now + UPLOAD_TTL, media=())
-        self.jobs[job["publish_id"]] = job
-        self.uploads[upload_id] = job["publish_id"]
-        query = urlencode({"upload_id": upload_id, "upload_token": job["upload_token"]})
-        return envelope(200, {"publish_id": job["publish_id"],
-                              "upload_url": f"{call.base}/upload/video/?{query}"}, now=call.now)
+        return open_upload(self, call, job, source)
 
-    def _chunk_plan(self, source: Mapping[str, Any]) -> tuple[int, int, int]:
-        """Media Transfer Guide: chunks of min..max bytes, ``total_chunk_count =
-        floor(video_size / chunk_size)`` (the last chunk takes the rest), at most 1000; a file
-        under the minimum goes whole; a single chunk may not exceed the maximum."""
-        values = [source.get(k) for k in ("video_size", "chunk_size", "total_chunk_count")]
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-            raise self.fail(400, "invalid_params", "video_size, chunk_size and total_chunk_count "
-                            "must be positive integers.")
-        size, chunk, count = (int(v) for v in values)  # type: ignore[arg-type]
-        low = int(self.sandbox.config.limit(self.platform, "min_chunk_bytes", MIN_CHUNK))
-        high = int(self.sandbox.config.limit(self.platform, "max_chunk_bytes", MAX_CHUNK))
-        if size > VIDEO_MAX_BYTES:
-            raise self.fail(400, "invalid_params", f"video_size exceeds {VIDEO_MAX_BYTES} bytes.")
-        if count == 1:
-            if chunk != size or size > high:
-                raise self.fail(400, "invalid_params", "A single-chunk upload must have "
-                                f"chunk_size == video_size and at most {high} bytes.")
-            return size, chunk, count
-        if size < low:
-            raise self.fail(400, "invalid_params", f"Videos under {low} bytes must be uploaded "
-                            "as a single chunk.")
-        if not low <= chunk <= high or count != size // chunk or count > MAX_CHUNKS:
-            raise self.fail(400, "invalid_params", f"chunk_size must be {low}-{high} bytes and "
-                            "total_chunk_count must be floor(video_size / chunk_size) (at most "
-                            f"{MAX_CHUNKS}).")
-        return size, chunk, count
-
-    def upload(self, call: Call) -> httpx.Response:
-        job = self.jobs.get(self.uploads.get(call.query.get("upload_id", ""), ""))
-        if job is None or call.query.get("upload_token") != job["upload_token"]:
-            raise self.fail(404, "invalid_params", "The upload_id or upload_token is invalid.")
-        if call.now >= job["expires_at"] or job["ready_at"] is not None:
-            raise self.fail(403, "invalid_file_upload", "The upload URL has expired or the "
-                            "upload is already complete.")
-        if (call.header("content-type") or "").split(";")[0].strip() not in VIDEO_TYPES:
-            raise self.fail(400, "invalid_file_upload", f"Content-Type must be one of {', '.join(VIDEO_TYPES)}.")
-        found = _RANGE.match(call.header("content-range") or "")
-        index = job["received"] // job["chunk"] if job["received"] < job["size"] else job["count"]
-        last_chunk = index == job["count"] - 1
-        expected_end = job["size"] - 1 if last_chunk else job["received"] + job["chunk"] - 1
-        if (found is None or int(found.group(3)) != job["size"] or int(found.group(1)) != job["received"]
-                or int(found.group(2)) != expected_end or index >= job["count"]):
-            return envelope(416, {}, "invalid_file_upload", f"Expected Content-Range: bytes "
-                            f"{job['received']}-{expected_end}/{job['size']} (chunks are sent in "
-                            f"order); got {call.header('content-range')!r}.", now=call.now)
-        if len(call.body) != expected_end - job["received"] + 1:
-            raise self.fail(400, "invalid_file_upload", "The body length does not match Content-Range.")
-        job["received"] = expected_end + 1
-        if not last_chunk:
-            return httpx.Response(206)
-        self._commit(job, call.now)
-        return httpx.Response(201)
+    upload = receive_chunk  # each PUT of a chunk (upload.py)
 
     # -- photos
     def content_init(self, call: Call) -> httpx.Response:
@@ -424,129 +338,12 @@ class TikTokSandbox(SandboxNetwork):
             data["downloaded_bytes"] = 1024 * len(job["media"]) if job["ready_at"] else 0
         return envelope(200, data, now=call.now)
 
-    # -- reading
-    def _render(self, job: Mapping[str, Any], fields: list[str]) -> dict[str, Any]:
-        post = self.sandbox.post(self.platform, job["public"])
-        counts = self.sandbox.engagement(post) if post is not None else None
-        account: SandboxAccount = job["account"]
-        path = "video" if job["kind"] == "video" else "photo"
-        values: dict[str, Any] = {
-            "id": job["public"], "title": job.get("title") or job["text"][:150],
-            "video_description": job["text"], "create_time": int(job["ready_at"].timestamp()),
-            "share_url": f"https://www.tiktok.com/@{account.username}/{path}/{job['public']}"
-                         "?utm_campaign=tt4d_open_api&utm_source=herald",
-            "embed_link": f"https://www.tiktok.com/player/v1/{job['public']}",
-            "duration": 15 if job["kind"] == "video" else 0,
-            "cover_image_url": f"https://p16-sign.tiktokcdn.com/{job['public']}.jpeg",
-            "like_count": counts.likes if counts else 0, "comment_count": counts.comments if counts else 0,
-            "share_count": counts.shares if counts else 0, "view_count": counts.views if counts else 0}
-        return {f: values[f] for f in fields if f in values}
+    # -- reading (reading.py)
+    video_list = reading.video_list
+    video_query = reading.video_query
+    user_info = reading.user_info
 
-    def _own_videos(self, call: Call) -> list[dict[str, Any]]:
-        self._settle_all()
-        return sorted((j for j in self.videos.values() if j["account"] is call.account
-                       and (p := self.sandbox.post(self.platform, j["public"])) is not None
-                       and p.status == "published"), key=lambda j: j["ready_at"], reverse=True)
-
-    def video_list(self, call: Call) -> httpx.Response:
-        self._scope(call, "video.list")
-        fields, body = self._fields(call), self._body(call)
-        count, cursor = body.get("max_count", 10), body.get("cursor")
-        if not isinstance(count, int) or not 1 <= count <= 20:
-            raise self.fail(400, "invalid_params", "max_count must be 1 to 20.")
-        videos = [j for j in self._own_videos(call)
-                  if not isinstance(cursor, int) or int(j["ready_at"].timestamp() * 1000) < cursor]
-        page = videos[:count]
-        next_cursor = int(page[-1]["ready_at"].timestamp() * 1000) if page else 0
-        return envelope(200, {"videos": [self._render(j, fields) for j in page],
-                              "cursor": next_cursor, "has_more": len(videos) > count}, now=call.now)
-
-    def video_query(self, call: Call) -> httpx.Response:
-        self._scope(call, "video.list")
-        fields, body = self._fields(call), self._body(call)
-        ids = (body.get("filters") or {}).get("video_ids") if isinstance(body.get("filters"), dict) else None
-        if not isinstance(ids, list) or not 1 <= len(ids) <= 20:
-            raise self.fail(400, "invalid_params", "filters.video_ids must list 1 to 20 ids.")
-        wanted = {str(i) for i in ids}
-        found = [j for j in self._own_videos(call) if j["public"] in wanted]
-        return envelope(200, {"videos": [self._render(j, fields) for j in found], "cursor": 0,
-                              "has_more": False}, now=call.now)
-
-    def user_info(self, call: Call) -> httpx.Response:
-        self._scope(call, "user.info.basic")
-        account = call.account
-        assert account is not None
-        fields = self._fields(call)
-        if "username" in fields:
-            self._scope(call, "user.info.profile")
-        union = hashlib.sha256(account.external_account_id.encode()).hexdigest()[:32]
-        values = {"open_id": account.external_account_id, "union_id": union,
-                  "avatar_url": f"https://p16-sign.tiktokcdn.com/{account.external_account_id}.jpeg",
-                  "display_name": account.username, "username": account.username}
-        return envelope(200, {"user": {f: values[f] for f in fields if f in values}}, now=call.now)
-
-    # -- OAuth (Login Kit v2)
-    def authorize(self, call: Call) -> httpx.Response:
-        q = call.query
-        missing = [k for k in ("client_key", "scope", "response_type", "redirect_uri", "state") if not q.get(k)]
-        if missing or q.get("response_type") != "code":
-            return json_response(400, {"error": "invalid_request", "error_description":
-                                       f"Missing or invalid: {', '.join(missing) or 'response_type'}"})
-        login = q.get("sandbox_login")
-        account = (self.sandbox.account(self.platform, login) if login else None) or self.default_account()
-        code = self.sandbox.issue_code(
-            self.platform, account.external_account_id, client_id=q["client_key"],
-            redirect_uri=q["redirect_uri"], challenge=q.get("code_challenge"),
-            method=q.get("code_challenge_method"), scopes=tuple(q["scope"].split(",")))
-        separator = "&" if "?" in q["redirect_uri"] else "?"
-        return httpx.Response(302, headers={"Location": q["redirect_uri"] + separator + urlencode(
-            {"code": code, "scopes": q["scope"], "state": q["state"]})})
-
-    def _oauth_error(self, call: Call, code: str, description: str, status: int = 400) -> Reply:
-        return Reply(json_response(status, {"error": code, "error_description": description,
-                                            "log_id": log_id(call.now)}))
-
-    def token(self, call: Call) -> httpx.Response:
-        form = call.form
-        if not form.get("client_key") or not form.get("client_secret"):
-            raise self._oauth_error(call, "invalid_client", "Client key or secret is missing or invalid.", 401)
-        if form.get("grant_type") == "authorization_code":
-            code = self.sandbox.take_code(self.platform, form.get("code"))
-            if code is None or code.redirect_uri != form.get("redirect_uri") or code.client_id != form["client_key"]:
-                raise self._oauth_error(call, "invalid_grant", "Authorization code is expired or invalid.")
-            verifier = form.get("code_verifier") or ""
-            hex_challenge = hashlib.sha256(verifier.encode()).hexdigest()  # desktop apps
-            if code.challenge and code.challenge not in (pkce_challenge(verifier), hex_challenge):
-                raise self._oauth_error(call, "invalid_grant", "Code verifier does not match the code challenge.")
-            return self._issue(code.account_id, code.scopes, form["client_key"], None)
-        if form.get("grant_type") == "refresh_token":
-            record, _ = self.sandbox.check_token(self.platform, form.get("refresh_token"), ("refresh",))
-            if record is None:
-                raise self._oauth_error(call, "invalid_grant", "Refresh token is invalid or expired.")
-            record.revoked = True  # rotation: a refresh token works once
-            return self._issue(record.account_id, record.scopes, form["client_key"], record.expires_at)
-        raise self._oauth_error(call, "unsupported_grant_type", "grant_type is not supported.")
-
-    def _issue(self, account_id: str, scopes: tuple[str, ...], client_key: str,
-               refresh_expires: datetime | None) -> httpx.Response:
-        family = secrets.token_hex(8)
-        ttl = self.sandbox.config.limit(self.platform, "access_ttl_seconds", ACCESS_TTL)
-        access = self.sandbox.issue_token(self.platform, account_id, ttl_seconds=ttl, scopes=scopes,
-                                          client_id=client_key, family=family, prefix="act.")
-        left = (refresh_expires - self.now).total_seconds() if refresh_expires else REFRESH_TTL
-        refresh = self.sandbox.issue_token(self.platform, account_id, kind="refresh", ttl_seconds=left,
-                                           scopes=scopes, client_id=client_key, family=family,
-                                           prefix="rft.")
-        return json_response(200, {"access_token": access.token, "expires_in": int(ttl),
-                                   "open_id": account_id, "refresh_token": refresh.token,
-                                   "refresh_expires_in": int(left), "scope": ",".join(scopes),
-                                   "token_type": "Bearer"})
-
-    def revoke(self, call: Call) -> httpx.Response:
-        if not call.form.get("client_key") or not call.form.get("client_secret"):
-            raise self._oauth_error(call, "invalid_client", "Client key or secret is missing or invalid.", 401)
-        record = self.sandbox.token_record(call.form.get("token"))
-        if record is not None and record.platform == self.platform:
-            self.sandbox.revoke_tokens(self.platform, account_id=None, family=record.family,
-                                       token=record.token)
-        return json_response(200, {})
+    # -- OAuth (Login Kit v2; oauth.py)
+    authorize = oauth.authorize
+    token = oauth.token
+    revoke = oauth.revoke
