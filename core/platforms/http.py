@@ -250,6 +250,15 @@ def mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def error_body(response: httpx.Response) -> Mapping[str, Any]:
+    """An error answer's JSON object, or an empty one when it is not JSON or not an object (a
+    proxy's HTML page, say): error classifiers read it defensively and fall back to the status."""
+    try:
+        return mapping(response.json())
+    except ValueError:
+        return {}
+
+
 def count(values: Mapping[str, Any], name: str) -> int:
     """A metric count that may come as a number or a numeric string (Google and Snapchat send
     ``"viewCount": "1234"``); absent, hidden or malformed counts are 0."""

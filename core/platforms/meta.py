@@ -21,6 +21,7 @@ from core.platforms.base import AccountCredentials, Connector, TokenSet, chunks
 from core.platforms.http import (
     META_DEFAULT_THROTTLE_WAIT,
     body_excerpt,
+    error_body,
     is_meta_throttle,
     json_object,
     meta_retry_after,
@@ -48,11 +49,7 @@ def meta_error(platform: str, response: httpx.Response, now: datetime) -> Platfo
     """Classify a Graph API error response, keeping Meta's own message."""
     status = response.status_code
     excerpt = body_excerpt(response)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, Mapping) else None
+    error = error_body(response).get("error")
     retry_at = meta_retry_after(response.headers, now) or retry_after_header(response.headers, now)
     if not isinstance(error, Mapping):
         message = f"HTTP {status} from {what(response)}" + (f": {excerpt[:200]}" if excerpt else "")

@@ -38,6 +38,7 @@ from core.platforms.base import (
 )
 from core.platforms.http import (
     body_excerpt,
+    error_body,
     json_object,
     require_str,
     retry_after_header,
@@ -63,11 +64,7 @@ OPTION_KEYS = ("reply_settings", "quote_tweet_id", "poll", "community_id", "for_
 def x_error(platform: str, response: httpx.Response, now: datetime) -> PlatformError:
     """Classify an X error response (RFC 7807 problem or ``{"errors": [...]}``)."""
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    body = body if isinstance(body, Mapping) else {}
+    body = error_body(response)
     errors = body.get("errors") if isinstance(body.get("errors"), list) else []
     first = errors[0] if errors and isinstance(errors[0], Mapping) else {}
     message = str(first.get("message") or body.get("detail") or body.get("error_description")

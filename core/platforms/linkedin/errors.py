@@ -17,6 +17,7 @@ from core.errors import (
 )
 from core.platforms.http import (
     body_excerpt,
+    error_body,
     linkedin_retry_after,
     mapping,
     retry_after_header,
@@ -31,11 +32,7 @@ def linkedin_error(platform: str, response: httpx.Response, now: datetime) -> Pl
     """Classify a LinkedIn error: Rest.li ``{status, serviceErrorCode, code, message}`` (with
     ``errorDetails.inputErrors`` on 422) or OAuth ``{error, error_description}``."""
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    body = body if isinstance(body, Mapping) else {}
+    body = error_body(response)
     message = str(body.get("message") or body.get("error_description") or body.get("error")
                   or f"HTTP {status} from {what(response)}")
     inputs = mapping(body.get("errorDetails")).get("inputErrors")

@@ -15,7 +15,7 @@ from core.errors import (
     PlatformError,
     RetryablePlatformError,
 )
-from core.platforms.http import body_excerpt, retry_after_header, what
+from core.platforms.http import body_excerpt, error_body, retry_after_header, what
 
 THROTTLE_DEFAULT_WAIT = timedelta(seconds=60)  # a 429 without Retry-After
 
@@ -24,11 +24,7 @@ def snapchat_error(platform: str, response: httpx.Response, now: datetime) -> Pl
     """Classify a Snap answer: ``{"request_status": "ERROR", "debug_message", "display_message",
     "error_code"}`` or OAuth's ``{"error", "error_description"}``."""
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    body = body if isinstance(body, Mapping) else {}
+    body = error_body(response)
     if isinstance(body.get("error"), str):
         code: Any = body["error"]
         message = str(body.get("error_description") or code)

@@ -16,7 +16,13 @@ from core.errors import (
     PlatformError,
     RetryablePlatformError,
 )
-from core.platforms.http import body_excerpt, retry_after_header, tiktok_retry_after, what
+from core.platforms.http import (
+    body_excerpt,
+    error_body,
+    retry_after_header,
+    tiktok_retry_after,
+    what,
+)
 
 AUTH_CODES = frozenset({"access_token_invalid", "scope_not_authorized", "scope_permission_missed"})
 
@@ -25,11 +31,7 @@ def tiktok_error(platform: str, response: httpx.Response, now: datetime) -> Plat
     """Classify a TikTok error: the ``{data, error: {code, message, log_id}}`` envelope, or
     the OAuth endpoints' ``{error, error_description, log_id}``."""
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    body = body if isinstance(body, Mapping) else {}
+    body = error_body(response)
     error = body.get("error")
     if isinstance(error, Mapping):
         code, message = error.get("code"), error.get("message")

@@ -17,6 +17,7 @@ from core.errors import (
 )
 from core.platforms.http import (
     body_excerpt,
+    error_body,
     mapping,
     retry_after_header,
     what,
@@ -32,11 +33,8 @@ def youtube_error(platform: str, response: httpx.Response, now: datetime) -> Pla
     """Classify a Google error: the API envelope ``{"error": {"code", "message", "errors":
     [{"domain", "reason", "message"}]}}`` or the OAuth one ``{"error", "error_description"}``."""
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, Mapping) else None
+    body = error_body(response)
+    error = body.get("error")
     reasons: set[str] = set()
     if isinstance(error, Mapping):
         errors = [e for e in error.get("errors") or [] if isinstance(e, Mapping)]
@@ -47,7 +45,7 @@ def youtube_error(platform: str, response: httpx.Response, now: datetime) -> Pla
                       or f"HTTP {status}")
     elif isinstance(error, str):
         reasons, code = {error}, error
-        message = str(body.get("error_description") or error) if isinstance(body, Mapping) else error
+        message = str(body.get("error_description") or error)
     else:
         excerpt = body_excerpt(response)
         code, message = None, f"HTTP {status} from {what(response)}" + (
