@@ -191,7 +191,7 @@ class QueueWorker:
                 self.stager.stop()  # a staging cut short only means publishing that item whole
             self._close_dispatcher()  # armed items go out at their time ...
             self._executor.shutdown(wait=True)  # ... the items in hand are finished ...
-            self._close_writer()  # ... and their outcomes written
+            self._writer.close()  # ... and their outcomes written
             if self.wakeup is not None and hasattr(self.wakeup, "close"):
                 self.wakeup.close()
             log.info("worker %s stopped after %d items", self.worker_id, self.stats.processed)
@@ -220,7 +220,7 @@ class QueueWorker:
         """Finish what is in hand and stop the threads (after ``drain``)."""
         self._close_dispatcher()
         self._executor.shutdown(wait=True)
-        self._close_writer()
+        self._writer.close()
 
     # --- claiming ------------------------------------------------------------------------------
     def _claim(self, limit: int, *, reconcile: bool, arm: bool = True) -> int:
@@ -264,7 +264,7 @@ class QueueWorker:
 
     def _start(self, items: list[ClaimedItem], *, armed: bool = False) -> None:
         """Load ``items`` and publish each: on a thread now, or (``armed``) at its time."""
-        self._ensure_writer()
+        self._writer.start()
         try:
             jobs = self.publishing.prepare(items)
         except Exception as exc:  # prepare handles database trouble itself; this is a bug
@@ -376,12 +376,6 @@ class QueueWorker:
             self._work_done.set()
 
     # --- writing outcomes (core.services.outcome_writer) ------------------------------------------
-    def _ensure_writer(self) -> None:
-        self._writer.start()
-
-    def _close_writer(self) -> None:
-        self._writer.close()
-
     def _due_armed_waiting(self) -> bool:
         """Armed items are due and waiting for a publish thread: a burst is under way."""
         now = self.publishing.now()
