@@ -342,6 +342,8 @@ class PublishAttempt(Base):
     http_status: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+    # When the network said it would take the call again (rate-limit reset, Retry-After), if it did.
+    retry_after: Mapped[datetime | None]
 
 
 class ApiToken(Base):

@@ -264,7 +264,8 @@ class PublishingService(Service):
                   f"{exc.network_message}" + (f" (HTTP {exc.status})" if exc.status else ""))
         settlement = self.deferral(item, until, reason)
         duration_ms = int((time.monotonic() - t0) * 1000)
-        return replace(settlement, attempt=AttemptRecord("rate_limited", reason, exc.status, duration_ms))
+        return replace(settlement, attempt=AttemptRecord("rate_limited", reason, exc.status, duration_ms,
+                                                         exc.retry_after))
 
     def defer_item(self, item: ClaimedItem, until: datetime, reason: str) -> ItemOutcome:
         return self.settle([self.deferral(item, until, reason)])[0]
@@ -331,7 +332,7 @@ class PublishingService(Service):
             next_at = now + self.reconcile_delay
         attempt = AttemptRecord({"completed": "success", "retry": "retryable", "failed": kind or "permanent",
                                  "unconfirmed": "unknown", "cancelled": "cancelled"}[outcome],
-                                error, http_status, duration_ms)
+                                error, http_status, duration_ms, retry_after)
         return Settlement(item, outcome, _QUEUE_STATUS[outcome],
                           FROM_ANY_BUT_DONE if outcome == "completed" else FROM_HELD, error, now,
                           next_attempt_at=next_at, processed=outcome == "completed", attempt=attempt,

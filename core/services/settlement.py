@@ -81,6 +81,7 @@ class AttemptRecord:
     error: str | None = None
     http_status: int | None = None
     duration_ms: int | None = None
+    retry_after: datetime | None = None  # the network's own "not before" (its reset), if it gave one
 
 
 @dataclass(frozen=True)
@@ -165,10 +166,11 @@ RETURNING q.queue_id""")
 _PG_CLOSE_ATTEMPTS = text("""
 UPDATE publish_attempts AS a
    SET finished_at = v.finished_at, duration_ms = v.duration_ms, http_status = v.http_status,
-       error = v.error, outcome = v.outcome
+       error = v.error, outcome = v.outcome, retry_after = v.retry_after
   FROM unnest(CAST(:ids AS uuid[]), CAST(:finished AS timestamptz[]), CAST(:durations AS int[]),
-              CAST(:statuses AS int[]), CAST(:errors AS text[]), CAST(:outcomes AS text[]))
-       AS v(attempt_id, finished_at, duration_ms, http_status, error, outcome)
+              CAST(:statuses AS int[]), CAST(:errors AS text[]), CAST(:outcomes AS text[]),
+              CAST(:retry_after AS timestamptz[]))
+       AS v(attempt_id, finished_at, duration_ms, http_status, error, outcome, retry_after)
  WHERE a.attempt_id = v.attempt_id""")
 
 _PG_SETTLE_POSTS = text("""
@@ -282,13 +284,16 @@ class SettlementWriter:
             conn.execute(_PG_CLOSE_ATTEMPTS, {
                 "ids": [s.item.attempt_id for s, _ in records], "finished": [s.finished_at for s, _ in records],
                 "durations": [a.duration_ms for _, a in records], "statuses": [a.http_status for _, a in records],
-                "errors": [a.error for _, a in records], "outcomes": [a.outcome for _, a in records]})
+                "errors": [a.error for _, a in records], "outcomes": [a.outcome for _, a in records],
+                "retry_after": [a.retry_after for _, a in records]})
             return
         conn.execute(update(A).where(A.c.attempt_id == bindparam("b_id")).values(
             finished_at=bindparam("b_finished"), duration_ms=bindparam("b_duration"),
-            http_status=bindparam("b_status"), error=bindparam("b_error"), outcome=bindparam("b_outcome")),
+            http_status=bindparam("b_status"), error=bindparam("b_error"), outcome=bindparam("b_outcome"),
+            retry_after=bindparam("b_retry_after")),
             [{"b_id": s.item.attempt_id, "b_finished": s.finished_at, "b_duration": a.duration_ms,
-              "b_status": a.http_status, "b_error": a.error, "b_outcome": a.outcome} for s, a in records])
+              "b_status": a.http_status, "b_error": a.error, "b_outcome": a.outcome,
+              "b_retry_after": a.retry_after} for s, a in records])
 
     def _record_platform_posts(self, conn: Connection, group: Sequence[Settlement], now: datetime) -> None:
         published = [s for s in group if s.platform_post == "published" and s.result is not None]

@@ -1,7 +1,8 @@
 """The daemon end to end, on PostgreSQL: real daemon processes, the sandbox as a real HTTP server.
 
-Several daemons never publish an item twice; kill -9 in the middle of publishing loses nothing
-and duplicates nothing; a PostgreSQL restart during a run is survived.
+Several daemons never publish an item twice, nor call a network before the reset it announced;
+kill -9 in the middle of publishing loses nothing and duplicates nothing; a PostgreSQL restart
+during a run is survived.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -102,6 +104,45 @@ def test_several_daemons_never_publish_an_item_twice(database_url: str, server: 
     assert outcomes["success"] == len(texts) * 2
     assert all("exited cleanly" in d.log() for d in daemons)
     herald.close()
+
+
+def test_several_daemons_never_call_a_network_before_its_announced_reset(database_url: str) -> None:
+    # One call in ten is refused with a reset two seconds on: X announces it in x-rate-limit-reset,
+    # LinkedIn (for a named reset) in Retry-After.
+    limited = SandboxServer(service_time_ms=20, extra_args=["--fault-rate-429", "0.1",
+                                                            "--fault-429-reset-seconds", "2"])
+    daemons: list[Daemon] = []
+    try:
+        herald = _herald(database_url, limited)
+        platforms = ("twitter", "linkedin")
+        env = daemon_env(database_url, SECRET_KEY, limited.url)
+        daemons = [Daemon(env, f"d{i}", concurrency=4) for i in range(2)]
+        wait_until(lambda: len([h for h in herald.ops.heartbeats() if h.alive]) == 2, timeout=60,
+                   what="two daemons running")
+        texts = _setup(herald, limited, posts=40, platforms=platforms, due_in=6, spread=2)
+        wait_until(lambda: _all_completed(herald, len(texts) * 2), timeout=120, what="every item published")
+        codes = [d.terminate() for d in daemons]
+        assert codes == [0, 0], [d.log()[-2000:] for d in daemons]
+        _assert_once_each(limited, texts, platforms)
+        with herald.db.unit_of_work(system=True, readonly=True) as uow:
+            rows = uow.session.execute(select(PublishAttempt.queue_id, PublishAttempt.outcome,
+                                              PublishAttempt.started_at, PublishAttempt.retry_after)
+                                       .order_by(PublishAttempt.queue_id, PublishAttempt.started_at)).all()
+        herald.close()
+    finally:
+        for d in daemons:
+            d.stop()
+        limited.stop()
+    refused = [r for r in rows if r.outcome == "rate_limited"]
+    assert refused, "the sandbox refused no call: the check below would prove nothing"
+    assert all(r.retry_after is not None for r in refused)
+    by_item: dict[uuid.UUID, list[Any]] = {}
+    for r in rows:
+        by_item.setdefault(r.queue_id, []).append(r)
+    early = [(later.queue_id, earlier.retry_after, later.started_at)
+             for attempts in by_item.values() for i, later in enumerate(attempts)
+             for earlier in attempts[:i] if earlier.retry_after and later.started_at < earlier.retry_after]
+    assert not early, f"called before the announced reset: {early[:3]}"
 
 
 def test_kill_9_mid_publish_loses_nothing_and_duplicates_nothing(database_url: str) -> None:

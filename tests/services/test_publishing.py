@@ -112,6 +112,29 @@ def test_retry_waits_for_the_networks_reset_time(herald, sandbox, team: Team) ->
     assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
 
 
+def test_each_attempt_keeps_the_reset_the_network_announced_and_the_next_starts_after_it(
+        herald, sandbox, team: Team) -> None:
+    connect_sandbox_account(herald, sandbox, team, "twitter")
+    post = _approved(herald, team, at=NOW + timedelta(minutes=1))
+    herald.clock.advance(timedelta(minutes=1))
+    sandbox.inject("twitter", "rate_limit", times=2, reset_in=90)
+    for _ in range(3):
+        herald.publishing.process_queue()
+        herald.clock.set(_queue(herald, team, post.post_id)["twitter"][2])
+    assert _queue(herald, team, post.post_id)["twitter"][0] == "completed"
+    with herald.db.unit_of_work(team.org.org_id, readonly=True) as uow:
+        rows = uow.session.execute(select(PublishAttempt.outcome, PublishAttempt.started_at,
+                                          PublishAttempt.retry_after)
+                                   .order_by(PublishAttempt.started_at)).all()
+    assert [r.outcome for r in rows] == ["rate_limited", "rate_limited", "success"]
+    # X announces its reset in whole epoch seconds: 90 s after the refusal, to the second.
+    for refused in rows[:2]:
+        assert refused.retry_after is not None
+        assert timedelta(seconds=89) < refused.retry_after - refused.started_at <= timedelta(seconds=90)
+    assert rows[2].retry_after is None
+    assert all(later.started_at >= earlier.retry_after for earlier, later in zip(rows, rows[1:], strict=False))
+
+
 @pytest.mark.parametrize(("reset_in", "most_jitter"), [(1, 0.1), (600, 0.5)])
 def test_after_a_reset_the_jitter_is_a_tenth_of_the_wait_at_most_the_retry_base(
         herald, sandbox, team: Team, reset_in: int, most_jitter: float) -> None:
