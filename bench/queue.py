@@ -1,25 +1,32 @@
 """Queue benchmark: how fast and how punctually the daemons publish, against a real PostgreSQL.
 
-    python bench/queue.py [--posts 10000] [--daemons 2] [--concurrency N] [--window 20]
+    python bench/queue.py [--posts 10000] [--daemons 2] [--concurrency N] [--window 16]
                           [--service-ms 20] [--rate-429 0.01] [--rate-5xx 0.01] [--burst 1000]
                           [--lead 60] [--no-staging] [--network-limits]
 
-Steady phase: ``--posts`` posts spread evenly over ``--window`` seconds (10,000 over 20 s = the
-500/s goal), over every network Herald has a connector for and many accounts (a few posts each,
-so no account meets its network's own limits). The sandbox runs as a separate HTTP server on
-loopback with a service time and injected 429s and 5xx; the networks' own quotas are off unless
+Steady phase: ``--posts`` posts spread evenly over ``--window`` seconds (10,000 over 16 s =
+625/s, a quarter above the 500/s goal: offered exactly 500/s, no figure could show more), over
+every network Herald has a connector for and many accounts (a few posts each, so no account
+meets its network's own limits). The sandbox runs as a separate HTTP server on loopback with a
+service time and injected 429s and 5xx; the networks' own quotas are off unless
 ``--network-limits`` (YouTube's is per project, 100 uploads a day, which no spread of accounts
 avoids: with it on, every YouTube post past the 100th waits for tomorrow's quota). Lateness is
-the time the sandbox received the publish minus ``scheduled_at``. Burst phase: ``--burst`` posts due in the same second.
+the time the sandbox received the publish minus ``scheduled_at``. Burst phase: ``--burst`` posts
+due in the same second.
 Posts are scheduled ``--lead`` seconds before their time (default 60), so the daemons stage their
 media ahead (``HERALD_STAGE_AHEAD_SECONDS``, as in production where posts wait hours or days);
 ``--lead 0`` schedules them a few seconds before, too late to stage, and ``--no-staging`` turns
 staging off. CPU is reported for the publishing phase and, separately, for the lead.
 Ceiling: in the same run and database, the raw SQL claim + complete loop without HTTP.
-Besides the overall figures (rate = published / time to the last first publish; lateness of
-every item), it reports the bulk rate (99% of the posts over the time to publish them) and the
-lateness of the items published on their first attempt, because a few items always wait for a
-network's own reset time (Instagram's 429s announce at least a minute) or a retry's backoff.
+Throughput (``publishes_per_s``) is 99% of the steady posts over the time from the first one's
+scheduled time to that 99th-percentile publish; ``publishes_per_s_all`` counts every post up to the
+last, so a post waiting a minute for Instagram's announced reset makes it a fifth of the rate the
+daemons kept up. Lateness is reported three ways: of every post (the goal's figure); of the posts
+published on their first attempt; and past the reset: from when Herald was allowed to publish (the
+scheduled time, or the latest reset a network announced for the item, from ``publish_attempts.
+retry_after``) to the publish, which is Herald's own part of the lateness. A few posts always meet
+an injected 429: X and the others announce a reset a second away, Meta in whole minutes (at least
+one), and Herald never calls before it.
 The last line is one JSON object.
 """
 
@@ -76,7 +83,7 @@ SHAPE = {"facebook": ("text", None), "twitter": ("text", None), "linkedin": ("te
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--posts", type=int, default=10_000)
-    p.add_argument("--window", type=float, default=20.0, help="seconds over which the posts fall due")
+    p.add_argument("--window", type=float, default=16.0, help="seconds over which the posts fall due")
     p.add_argument("--daemons", type=int, default=2)
     p.add_argument("--concurrency", type=int, default=None,
                    help=f"publishes in flight per daemon (default: the daemon's, {DEFAULT_CONCURRENCY})")
@@ -210,6 +217,12 @@ def measure(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime
             .join(PublishAttempt, PublishAttempt.queue_id == PublishingQueueItem.queue_id)
             .where(PublishingQueueItem.scheduled_post_id.in_(list(expected)))
             .group_by(PublishingQueueItem.scheduled_post_id)).tuples().all())
+        # The latest reset a network announced for the post's item (a 429's, a Retry-After).
+        resets = dict(uow.session.execute(
+            select(PublishingQueueItem.scheduled_post_id, func.max(PublishAttempt.retry_after))
+            .join(PublishAttempt, PublishAttempt.queue_id == PublishingQueueItem.queue_id)
+            .where(PublishingQueueItem.scheduled_post_id.in_(list(expected)), PublishAttempt.retry_after.is_not(None))
+            .group_by(PublishingQueueItem.scheduled_post_id)).tuples().all())
     received: dict[Any, list[datetime]] = {}
     for post in sandbox_posts:
         post_id = published.get((post["platform"], post["id"]))
@@ -219,6 +232,10 @@ def measure(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime
     by_text = Counter(p["text"] for p in sandbox_posts if p["text"])
     duplicates = sum(len(v) - 1 for v in received.values()) + sum(n - 1 for n in by_text.values() if n > 1)
     lateness = [(min(times) - expected[pid][1]).total_seconds() for pid, times in received.items()]
+    # Herald's own lateness: from when it was allowed to publish (the scheduled time, or the
+    # network's announced reset if later) to the publish.
+    past_reset = [(min(times) - max(expected[pid][1], resets.get(pid) or expected[pid][1])).total_seconds()
+                  for pid, times in received.items()]
     lost = len(ours) - len(received)
     firsts = sorted(min(t) for t in received.values())
     start = min(at for _, at in expected.values())
@@ -237,7 +254,8 @@ def measure(herald: Herald, org_id: Any, expected: dict[Any, tuple[str, datetime
             "first_try_by_network": first_try_by_network,
             "span_s": span, "any_failed": failed is not None, "span_99_s": span_99,
             "rate_99": len(bulk) / span_99 if firsts and span_99 > 0 else 0.0,
-            "retried": len(received) - len(first_try), "lateness_first_try": summary(first_try)}
+            "retried": len(received) - len(first_try), "lateness_first_try": summary(first_try),
+            "throttled": sum(1 for pid in received if pid in resets), "lateness_past_reset": summary(past_reset)}
 
 
 def _ceiling_worker(url: str, worker: int, batch: int, done: Any) -> None:
@@ -325,7 +343,8 @@ def main() -> int:
         posts = sandbox.posts()
         steady_m = measure(herald, org_id, steady, posts)
         burst_m = measure(herald, org_id, burst, posts)
-        rate = steady_m["published"] / steady_m["span_s"] if steady_m["span_s"] else 0.0
+        rate = steady_m["rate_99"]
+        rate_all = steady_m["published"] / steady_m["span_s"] if steady_m["span_s"] else 0.0
         ceil = ceiling(herald, bench_db.url, org_id, user_id, accounts, args.ceiling_items, args.daemons,
                        args.ceiling_batch)
         herald.close()
@@ -345,7 +364,12 @@ def main() -> int:
             "burst_lateness_max_s": round(burst_m["lateness"]["max"], 3),
             "lost": steady_m["lost"] + burst_m["lost"],
             "duplicates": steady_m["duplicates"] + burst_m["duplicates"],
-            "publishes_per_s_bulk99": round(steady_m["rate_99"], 1),
+            "publishes_per_s_all": round(rate_all, 1),
+            "lateness_past_reset_p99_s": round(steady_m["lateness_past_reset"]["p99"], 3),
+            "lateness_past_reset_max_s": round(steady_m["lateness_past_reset"]["max"], 3),
+            "burst_lateness_past_reset_p99_s": round(burst_m["lateness_past_reset"]["p99"], 3),
+            "burst_lateness_past_reset_max_s": round(burst_m["lateness_past_reset"]["max"], 3),
+            "throttled": steady_m["throttled"] + burst_m["throttled"],
             "first_try_lateness_p99_s": round(steady_m["lateness_first_try"]["p99"], 3),
             "first_try_lateness_max_s": round(steady_m["lateness_first_try"]["max"], 3),
             "burst_first_try_lateness_max_s": round(burst_m["lateness_first_try"]["max"], 3),
