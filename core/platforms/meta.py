@@ -18,17 +18,12 @@ from core.errors import (
     RetryablePlatformError,
 )
 from core.platforms.base import AccountCredentials, Connector, TokenSet, chunks
-from core.platforms.http import (
+from core.platforms.http import body_excerpt, error_body, json_object, parse_time, require_str, what
+from core.platforms.rate_limits import (
     META_DEFAULT_THROTTLE_WAIT,
-    body_excerpt,
-    error_body,
     is_meta_throttle,
-    json_object,
     meta_retry_after,
-    parse_time,
-    require_str,
     retry_after_header,
-    what,
 )
 
 log = logging.getLogger("herald.platforms.meta")

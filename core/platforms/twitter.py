@@ -36,15 +36,9 @@ from core.platforms.base import (
     same_text,
     search_since,
 )
-from core.platforms.http import (
-    body_excerpt,
-    error_body,
-    json_object,
-    require_str,
-    retry_after_header,
-    x_retry_after,
-)
+from core.platforms.http import body_excerpt, error_body, json_object, require_str
 from core.platforms.media import FetchedMedia, fetch_media
+from core.platforms.rate_limits import retry_after_header, x_retry_after
 
 log = logging.getLogger("herald.platforms.twitter")
 

@@ -14,15 +14,17 @@ from core.errors import PermanentPlatformError, RetryablePlatformError, UnknownO
 from core.platforms.http import (
     USER_AGENT,
     ApiClient,
-    is_meta_throttle,
     json_body,
     loggable_url,
     make_client,
+    require_str,
+)
+from core.platforms.rate_limits import (
+    is_meta_throttle,
     meta_retry_after,
     meta_usage,
     next_pacific_midnight,
     next_utc_midnight,
-    require_str,
     tiktok_retry_after,
     x_retry_after,
     youtube_retry_after,

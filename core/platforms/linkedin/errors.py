@@ -15,14 +15,8 @@ from core.errors import (
     PlatformError,
     RetryablePlatformError,
 )
-from core.platforms.http import (
-    body_excerpt,
-    error_body,
-    linkedin_retry_after,
-    mapping,
-    retry_after_header,
-    what,
-)
+from core.platforms.http import body_excerpt, error_body, mapping, what
+from core.platforms.rate_limits import linkedin_retry_after, retry_after_header
 
 RETRYABLE_MESSAGES = ("unable to obtain activity", "service unavailable")  # postiz retries these
 STAGED_GONE_STATUSES = (400, 404, 410, 422)

@@ -15,7 +15,8 @@ from core.errors import (
     PlatformError,
     RetryablePlatformError,
 )
-from core.platforms.http import body_excerpt, error_body, retry_after_header, what
+from core.platforms.http import body_excerpt, error_body, what
+from core.platforms.rate_limits import retry_after_header
 
 THROTTLE_DEFAULT_WAIT = timedelta(seconds=60)  # a 429 without Retry-After
 

@@ -16,13 +16,8 @@ from core.errors import (
     PlatformError,
     RetryablePlatformError,
 )
-from core.platforms.http import (
-    body_excerpt,
-    error_body,
-    retry_after_header,
-    tiktok_retry_after,
-    what,
-)
+from core.platforms.http import body_excerpt, error_body, what
+from core.platforms.rate_limits import retry_after_header, tiktok_retry_after
 
 AUTH_CODES = frozenset({"access_token_invalid", "scope_not_authorized", "scope_permission_missed"})
 

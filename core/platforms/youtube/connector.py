@@ -62,8 +62,9 @@ from core.platforms.base import (
     same_text,
     search_since,
 )
-from core.platforms.http import PACIFIC, count, json_object, mapping, parse_time, require_str
+from core.platforms.http import count, json_object, mapping, parse_time, require_str
 from core.platforms.media import FetchedMedia, fetch_media
+from core.platforms.rate_limits import PACIFIC
 from core.platforms.youtube.errors import check_upload_status, youtube_error
 from core.platforms.youtube.metadata import is_short, video_metadata, video_title, video_url
 from core.platforms.youtube.upload import (

@@ -15,14 +15,8 @@ from core.errors import (
     PlatformError,
     RetryablePlatformError,
 )
-from core.platforms.http import (
-    body_excerpt,
-    error_body,
-    mapping,
-    retry_after_header,
-    what,
-    youtube_retry_after,
-)
+from core.platforms.http import body_excerpt, error_body, mapping, what
+from core.platforms.rate_limits import retry_after_header, youtube_retry_after
 
 # Daily and per-channel limits wait for their reset; per-minute ones prefer Retry-After.
 DAILY_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"})

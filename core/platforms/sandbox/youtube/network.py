@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from core.platforms.http import PACIFIC
+from core.platforms.rate_limits import PACIFIC
 from core.platforms.sandbox.base import (
     Call,
     Route,
