@@ -39,6 +39,7 @@ from core.db.engine import Database
 from core.db.models import (
     SocialAccount,
 )
+from core.domain.platforms import platform_name
 from core.domain.queue import next_attempt_at
 from core.errors import (
     AuthPlatformError,
@@ -260,8 +261,11 @@ class PublishingService(Service):
         wait = max(0.0, (exc.retry_after - self.now()).total_seconds())
         draw = self.rng.random() if self.rng is not None else random.random()
         until = exc.retry_after + timedelta(seconds=draw * min(self.retry_base_seconds, wait / 10))
-        reason = (f"{item.platform} asked Herald to wait until {exc.retry_after.isoformat()}: "
-                  f"{exc.network_message}" + (f" (HTTP {exc.status})" if exc.status else ""))
+        # No time in the text: people read it on the Queue page, whose Due column gives the
+        # retry in the org's timezone (the log line names it in UTC).
+        reason = (f"{platform_name(item.platform)} asked Herald to wait until its rate limit resets, "
+                  f"and the next try is then: {exc.network_message}"
+                  + (f" (HTTP {exc.status})" if exc.status else ""))
         settlement = self.deferral(item, until, reason)
         duration_ms = int((time.monotonic() - t0) * 1000)
         return replace(settlement, attempt=AttemptRecord("rate_limited", reason, exc.status, duration_ms,

@@ -160,7 +160,8 @@ def test_waiting_for_a_networks_rate_limit_reset_spends_no_attempt(herald, sandb
         assert (status, attempts) == ("pending", 0)
         # Never before the reset (X sends it in whole epoch seconds).
         assert next_at >= refused_at + timedelta(seconds=59)
-        assert "asked Herald to wait until" in error and "HTTP 429" in error
+        assert "X asked Herald to wait until its rate limit resets" in error and "HTTP 429" in error
+        assert "+00:00" not in error  # the Queue page shows the time, in the org's timezone
         herald.clock.set(next_at)
 
     assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
