@@ -21,7 +21,8 @@ import pytest
 from core.clock import FixedClock
 from core.platforms.sandbox import Sandbox, SandboxConfig
 from core.platforms.sandbox import server as server_module
-from core.platforms.sandbox.server import SandboxServer, _parsed_request, to_request
+from core.platforms.sandbox.server import SandboxServer
+from core.platforms.sandbox.wire import _parsed_request, to_request
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 DATE = re.compile(rb"date: [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\r\n")
