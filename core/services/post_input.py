@@ -14,7 +14,7 @@ from core.db.models import Org
 from core.domain.platforms import normalize_platforms
 from core.domain.rules import media_kind
 from core.domain.text import normalize_text
-from core.domain.timezones import resolve_user_time
+from core.domain.timezones import format_local, resolve_user_time
 from core.domain.validation import PostContent, validate_post
 from core.errors import Problem, ValidationFailed
 
@@ -166,7 +166,7 @@ def _check_time(value: Any, org: Org, now: datetime, checked: CheckedPost) -> li
     if resolved.utc <= now:
         return [Problem(
             field="scheduled_at", code="in_past",
-            message=f"{resolved.utc.isoformat()} is in the past; pick a time after now",
+            message=f"{format_local(resolved.utc, org.timezone)} is in the past; pick a time after now",
             actual=resolved.utc.isoformat(),
         )]
     checked.scheduled_at = resolved.utc

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.domain.platforms import platform_name
 from core.services.flow_control import AccountRateLimiter, CircuitBreaker
 from core.services.outcome_writer import OutcomeWriter
 from core.services.publishing import ItemOutcome, PublishingService, PublishJob, Settlement
@@ -332,10 +333,12 @@ class QueueWorker:
                 free_at = self.limiter.acquire(item.platform, f"{item.org_id}:{item.account_id or 'default'}", now)
             if open_until is not None:
                 settlement = self.publishing.deferral(
-                    item, open_until, f"{item.platform} keeps failing; paused until {open_until.isoformat()}")
+                    item, open_until, f"{platform_name(item.platform)} keeps failing; Herald pauses it and "
+                    "tries again when the pause ends")
             elif free_at is not None:
                 settlement = self.publishing.deferral(
-                    item, free_at, f"{item.platform} publish limit for this account; next slot {free_at.isoformat()}")
+                    item, free_at, f"this account is at {platform_name(item.platform)}'s publishing limit; "
+                    "the next try is at its next free slot")
             else:
                 settlement = self.publishing.publish_job(job)
                 refused = settlement.attempt is not None and settlement.attempt.outcome == "rate_limited"

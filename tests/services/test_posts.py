@@ -34,6 +34,9 @@ def test_bad_input_lists_every_problem_and_saves_nothing(herald, team: Team) -> 
     assert ("twitter", "content", "too_long") in codes
     assert ("instagram", "post_type", "unsupported_post_type") in codes
     assert (None, "scheduled_at", "in_past") in codes
+    in_past = next(p for p in info.value.problems if p.code == "in_past")
+    # The time as the org sees it (the team's org is in London: GMT in this season), not UTC ISO.
+    assert in_past.message == f"{(NOW - timedelta(hours=1)):%Y-%m-%d %H:%M} GMT is in the past; pick a time after now"
     too_long = next(p for p in info.value.problems if p.code == "too_long")
     assert too_long.limit == 280 and too_long.actual > 280
     assert info.value.details and all("message" in d for d in info.value.details)
