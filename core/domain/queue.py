@@ -103,16 +103,26 @@ def backoff_delay(
 def next_attempt_at(
     now: datetime, attempt: int, *, retry_after: datetime | None = None,
     base_seconds: float = BACKOFF_BASE_SECONDS, cap_seconds: float = BACKOFF_CAP_SECONDS,
-    rng: random.Random | None = None,
+    rng: random.Random | None = None, first_retry_seconds: float | None = None,
 ) -> datetime:
     """When to try again after failed ``attempt``: ``now`` plus backoff, never before ``retry_after``.
 
     ``retry_after`` is the platform's own reset time (``Retry-After``, rate-limit reset headers);
     calling earlier only earns another 429. Both datetimes must be aware; the result is UTC.
+
+    With ``first_retry_seconds`` the schedule has two speeds: the first retry comes after
+    ``first_retry_seconds`` (half to all of it), because one failed call is most often a blip
+    and the post is due now; every later one backs off from ``base_seconds`` as above
+    (``attempt - 1`` standing for ``attempt``), because a network that failed twice running is
+    having an outage, and retries a second apart would spend the item's attempts inside it.
     """
     if now.tzinfo is None or (retry_after is not None and retry_after.tzinfo is None):
         raise ValueError("next_attempt_at needs timezone-aware datetimes")
-    delay = backoff_delay(attempt, base_seconds=base_seconds, cap_seconds=cap_seconds, rng=rng)
+    if first_retry_seconds is not None and attempt == 1:
+        delay = backoff_delay(1, base_seconds=first_retry_seconds, cap_seconds=cap_seconds, rng=rng)
+    else:
+        nth = attempt - 1 if first_retry_seconds is not None else attempt
+        delay = backoff_delay(nth, base_seconds=base_seconds, cap_seconds=cap_seconds, rng=rng)
     candidate = now.astimezone(UTC) + delay
     if retry_after is not None:
         return max(candidate, retry_after.astimezone(UTC))

@@ -76,6 +76,9 @@ RECONCILE_DELAY_SECONDS = 20
 # A batch whose posts and accounts could not be loaded (the database went away) is given back
 # this much later, attempt refunded, rather than failed.
 LOAD_RETRY_SECONDS = 5
+# Retries after the first back off from this (15-30 s, then doubling): a network that failed the
+# same item twice running is down for a while, and the item has few attempts (see next_attempt_at).
+OUTAGE_RETRY_BASE_SECONDS = 30.0
 
 _QUEUE_STATUS = {"completed": "completed", "retry": "pending", "failed": "failed",
                  "unconfirmed": "unconfirmed", "cancelled": "cancelled"}
@@ -331,7 +334,8 @@ class PublishingService(Service):
                 error = f"{error} (gave up after {item.attempt_no} attempts)"
             else:
                 next_at = next_attempt_at(now, item.attempt_no, retry_after=retry_after, rng=self.rng,
-                                          base_seconds=self.retry_base_seconds)
+                                          first_retry_seconds=self.retry_base_seconds,
+                                          base_seconds=max(self.retry_base_seconds, OUTAGE_RETRY_BASE_SECONDS))
         elif outcome == "unconfirmed":
             next_at = now + self.reconcile_delay
         attempt = AttemptRecord({"completed": "success", "retry": "retryable", "failed": kind or "permanent",

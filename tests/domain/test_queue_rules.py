@@ -146,6 +146,18 @@ def test_next_attempt_is_never_before_retry_after(
     assert at <= max(NOW + timedelta(seconds=3600), retry_after or NOW)
 
 
+@BOUNDED
+@given(attempt=st.integers(min_value=1, max_value=20), seed=st.integers(0, 2**32))
+def test_the_two_speed_schedule_retries_a_blip_at_once_and_waits_out_an_outage(attempt: int, seed: int) -> None:
+    delay = (next_attempt_at(NOW, attempt, first_retry_seconds=0.5, base_seconds=30,
+                             rng=random.Random(seed)) - NOW).total_seconds()
+    if attempt == 1:
+        assert 0.25 <= delay <= 0.5
+    else:  # the plain schedule from 30 s, one step behind
+        assert 15 <= delay <= min(3600, backoff_ceiling_seconds(attempt - 1, base_seconds=30))
+        assert delay == backoff_delay(attempt - 1, base_seconds=30, rng=random.Random(seed)).total_seconds()
+
+
 def test_platform_reset_time_wins_over_a_short_backoff() -> None:
     reset = NOW + timedelta(minutes=15)
     assert next_attempt_at(NOW, 1, retry_after=reset, rng=random.Random(1)) == reset

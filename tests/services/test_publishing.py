@@ -181,6 +181,28 @@ def test_retryable_errors_give_up_after_max_attempts(herald, sandbox, team: Team
     assert herald.scheduling.get_post(team.viewer, post.post_id).status == "failed"
 
 
+def test_a_lone_post_rides_out_a_short_outage(herald, sandbox, team: Team) -> None:
+    """One failure is retried within a second; after two running, the retries wait long enough
+    that a network down for ten seconds does not use up the item's three attempts."""
+    connect_sandbox_account(herald, sandbox, team, "twitter")
+    post = _approved(herald, team, at=NOW + timedelta(minutes=1))
+    herald.clock.advance(timedelta(minutes=1))
+    outage_ends = herald.clock.now() + timedelta(seconds=10)
+    sandbox.inject("twitter", "server_error", times=1000, status=503)
+    herald.publishing.process_queue()
+    first_retry = _queue(herald, team, post.post_id)["twitter"][2]
+    assert first_retry - herald.clock.now() <= timedelta(seconds=0.5)
+    herald.clock.set(first_retry)
+    herald.publishing.process_queue()
+    status, attempts, second_retry, _ = _queue(herald, team, post.post_id)["twitter"]
+    assert (status, attempts) == ("pending", 2) and second_retry - herald.clock.now() >= timedelta(seconds=15)
+    assert second_retry > outage_ends
+    sandbox.clear_faults()
+    herald.clock.set(second_retry)
+    assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
+    assert [outcome for _, outcome in _attempts(herald, team)] == ["retryable", "retryable", "success"]
+
+
 def test_expired_token_is_refreshed_once_then_publishing_succeeds(herald, sandbox, team: Team) -> None:
     connect_sandbox_account(herald, sandbox, team, "twitter")
     with herald.db.unit_of_work(team.org.org_id, readonly=True) as uow:
