@@ -1,7 +1,10 @@
 """Pulling engagement metrics from the networks into ``platform_posts``.
 
-Recent posts change fast and are synced often; old ones rarely (see ``sync_interval``). Calls are
-batched per account, as the networks allow (X up to 100 ids, YouTube 50, TikTok 20, ...).
+Recent posts change fast and are synced often; old ones rarely (see ``sync_interval``). The
+daemon runs ``sync_all_orgs`` hourly, and each run syncs every post whose interval has come round
+(within ``SYNC_SLACK``): posts in their first two days by every run, then every sixth run, then
+every 24th. Calls are batched per account, as the networks allow (X up to 100 ids, YouTube 50,
+TikTok 20, ...).
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ from core.services.views import PlatformPostView
 log = logging.getLogger("herald.metrics")
 
 BATCH = 20  # ids per call: the smallest of the networks' batch limits (TikTok)
+# A post is due when its interval has passed since its last sync, give or take this. The sync is
+# stamped when its metrics are stored, after the network call, so a little after its run began;
+# the next run begins one job interval (an hour) after that run began, give or take the
+# scheduler's start jitter. Without the slack, a post synced by one run would be a few seconds
+# short of due at the next and wait a run more: hourly posts would be synced every two hours.
+# It must exceed an org's sync time plus the jitter; it stays well under the hourly interval.
+SYNC_SLACK = timedelta(minutes=5)
 
 
 def sync_interval(age: timedelta) -> timedelta:
@@ -39,6 +49,17 @@ def sync_interval(age: timedelta) -> timedelta:
     if age < timedelta(days=14):
         return timedelta(hours=6)
     return timedelta(days=1)
+
+
+def is_due(last_synced_at: datetime | None, published_at: datetime | None, now: datetime) -> bool:
+    """Whether a post's metrics are due at ``now``, the start of a sync run: never synced, or
+    synced at least its interval (less ``SYNC_SLACK``) before ``now``."""
+    if last_synced_at is None:
+        return True
+    return last_synced_at <= now - sync_interval(now - (published_at or now)) + SYNC_SLACK
+
+
+MIN_INTERVAL = sync_interval(timedelta(0))
 
 
 class MetricsService(Service):
@@ -59,7 +80,7 @@ class MetricsService(Service):
 
     def bulk_sync_metrics(self, org_id: uuid.UUID, *, due_only: bool = True) -> dict[str, int]:
         """Sync every published post of an org whose metrics are due; ``{"synced": n, "failed": m}``."""
-        now = self.now()
+        now = self.now()  # before any network call: what is due is judged from the run's start
         with self.db.unit_of_work(org_id, readonly=True) as uow:
             rows = uow.session.execute(select(
                 PlatformPost.platform_post_id, PlatformPost.platform, PlatformPost.platform_post_id_external,
@@ -67,15 +88,16 @@ class MetricsService(Service):
             ).where(PlatformPost.org_id == org_id, PlatformPost.status == "published",
                     PlatformPost.platform_post_id_external.is_not(None),
                     # Nothing is due more often than hourly; the exact interval is by age, below.
-                    or_(PlatformPost.last_synced_at.is_(None), PlatformPost.last_synced_at < now - timedelta(hours=1),
+                    or_(PlatformPost.last_synced_at.is_(None),
+                        PlatformPost.last_synced_at <= now - MIN_INTERVAL + SYNC_SLACK,
                         literal(not due_only)))).all()
-        due = [(r[0], r[1], r[2], r[3]) for r in rows
-               if not due_only or r[5] is None or now - r[5] >= sync_interval(now - (r[4] or now))]
+        due = [(r[0], r[1], r[2], r[3]) for r in rows if not due_only or is_due(r[5], r[4], now)]
         return self._sync_rows(org_id, due)
 
     def sync_all_orgs(self) -> dict[str, int]:
         with self.db.unit_of_work(system=True, readonly=True) as uow:
-            org_ids = list(uow.session.scalars(select(Org.org_id)))
+            # In a steady order, so each org's sync begins about as far into every run.
+            org_ids = list(uow.session.scalars(select(Org.org_id).order_by(Org.created_at, Org.org_id)))
         total = {"synced": 0, "failed": 0}
         for org_id in org_ids:
             result = self.bulk_sync_metrics(org_id)

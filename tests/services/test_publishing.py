@@ -315,5 +315,8 @@ def test_metrics_sync_fills_in_engagement(herald, sandbox, team: Team) -> None:
         row = uow.session.scalar(select(PlatformPost).where(PlatformPost.scheduled_post_id == post.post_id))
         assert row.views > 0 and row.engagement == row.likes + row.comments + row.shares + (row.saves or 0)
         assert row.last_synced_at == herald.clock.now()
-    # Synced an hour ago: not due again yet for a day-old post.
+    # A day-old post is synced hourly: not due again half an hour later, due an hour later.
+    herald.clock.advance(timedelta(minutes=30))
     assert herald.publishing.bulk_sync_metrics(team.org.org_id) == {"synced": 0, "failed": 0}
+    herald.clock.advance(timedelta(minutes=30))
+    assert herald.publishing.bulk_sync_metrics(team.org.org_id) == {"synced": 1, "failed": 0}
