@@ -91,6 +91,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", names, scope="session")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a SQLite-only run, skip every ``postgres_only`` test with the reason: the ones that
+    take ``backend`` would be left with no parameter anyway, and one that takes no ``backend``
+    (it starts a PostgreSQL of its own, say) would otherwise run. With ``HERALD_REQUIRE_POSTGRES=1``
+    there is no SQLite-only run: ``pytest_configure`` has already failed it."""
+    if not _PG_PROBLEM:
+        return
+    skip = pytest.mark.skip(reason=f"PostgreSQL only, and {_PG_PROBLEM}")
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip, append=False)
+
+
 # --- PostgreSQL: one migrated database per test session (per xdist worker) ------------------
 
 class PgTestDatabase:

@@ -127,6 +127,10 @@ def daemon_env(database_url: str, secret_key: str, sandbox_url: str, **extra: st
     return env
 
 
+class PostgresNotInstalled(RuntimeError):
+    """No PostgreSQL server binaries (initdb, pg_ctl) to start a private cluster with."""
+
+
 class PrivatePostgres:
     """A throwaway PostgreSQL cluster on its own port (initdb as the postgres user), so a test
     can restart the server under a running daemon."""
@@ -134,7 +138,7 @@ class PrivatePostgres:
     def __init__(self) -> None:
         bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
         if not bins:
-            raise RuntimeError("PostgreSQL server binaries are not installed")
+            raise PostgresNotInstalled("PostgreSQL server binaries are not installed (no /usr/lib/postgresql/*/bin)")
         self.bin = bins[-1]
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="herald-pg-"))
