@@ -5,7 +5,7 @@
 Any number of daemons may run against one PostgreSQL: the queue is shared safely (SKIP LOCKED
 claims with leases), and the periodic jobs that must run once cluster-wide take an advisory lock.
 APScheduler 3 only drives this process's own timers. SIGTERM (or Ctrl-C) stops claiming, finishes
-the items in hand, and exits 0.
+the items in hand, and exits 0; with --once too.
 """
 
 from __future__ import annotations
@@ -251,6 +251,18 @@ def stop_embedded() -> None:
         _EMBEDDED.pop().stop()
 
 
+def stop_on_signals(worker: QueueWorker) -> None:
+    """SIGTERM and SIGINT (Ctrl-C) stop ``worker`` claiming; it finishes the items in hand and
+    the process exits 0. The daemon and ``--once`` alike: killed outright, the items in flight
+    would stay processing until their leases ran out, then need reconciling."""
+    def stop(signum: int, _frame: object) -> None:
+        log.info("received %s: finishing the items in hand, then exiting", signal.Signals(signum).name)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -263,21 +275,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.once:
         worker = build_worker(herald, args.worker_id or new_worker_id(), args.concurrency,
                               args.lease_seconds or herald.settings.queue_lease_seconds)
+        stop_on_signals(worker)
         herald.publishing.queue.recover_expired_leases(now=herald.clock.now())
-        worker.drain(timeout=3600)
+        worker.drain(timeout=3600)  # on a signal: claims nothing more, returns once the items in hand are done
         worker.close()
         log.info("--once: %s", worker.stats.by_outcome or "nothing was due")
         herald.close()
+        log.info("--once %s exited cleanly%s", worker.worker_id,
+                 " (stopped by a signal: what it had not claimed waits for the next run)" if worker.stopping else "")
         return 0
     runtime = SchedulerRuntime(herald, worker_id=args.worker_id, concurrency=args.concurrency,
                                lease_seconds=args.lease_seconds)
-
-    def stop(signum: int, _frame: object) -> None:
-        log.info("received %s: finishing the items in hand, then exiting", signal.Signals(signum).name)
-        runtime.worker.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop_on_signals(runtime.worker)
     try:
         runtime.run_foreground()
     finally:

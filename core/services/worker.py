@@ -207,10 +207,11 @@ class QueueWorker:
         return self._claim(free, reconcile=True, arm=False)
 
     def drain(self, timeout: float = 60.0) -> None:
-        """Process until nothing is due or in flight (tests and ``--once``)."""
+        """Process until nothing is due or in flight (tests and ``--once``). After ``stop``,
+        claims nothing more and returns once the items in hand are finished and written."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            claimed = self.run_once() if self.free_slots() > 0 else 0
+            claimed = self.run_once() if self.free_slots() > 0 and not self.stopping else 0
             if not claimed and not self.held_ids():
                 return
             if not claimed:

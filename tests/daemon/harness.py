@@ -84,21 +84,24 @@ class SandboxServer:
 
 
 class Daemon:
+    """``scheduler_daemon.py`` in a process of its own (``once``: with ``--once``), its output in a log file."""
+
     def __init__(self, env: dict[str, str], worker_id: str, *, concurrency: int = 4, lease_seconds: int = 3,
-                 log_path: Path | None = None) -> None:
+                 log_path: Path | None = None, once: bool = False) -> None:
         self.worker_id = worker_id
         self.log_path = log_path or Path(tempfile.mkstemp(prefix=f"daemon-{worker_id}-", suffix=".log")[1])
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "scheduler_daemon.py", "--worker-id", worker_id, "--concurrency", str(concurrency),
-             "--lease-seconds", str(lease_seconds), "--log-level", "INFO"],
+             "--lease-seconds", str(lease_seconds), "--log-level", "INFO", *(["--once"] if once else [])],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def terminate(self, timeout: float = 30) -> int:
-        self.process.send_signal(signal.SIGTERM)
+    def terminate(self, timeout: float = 30, *, signum: signal.Signals = signal.SIGTERM) -> int:
+        """Send ``signum`` (SIGTERM by default) and wait for the exit code."""
+        self.process.send_signal(signum)
         code = self.process.wait(timeout)
         self._log.close()
         return code

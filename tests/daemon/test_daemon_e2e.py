@@ -1,6 +1,7 @@
 """The daemon end to end, on PostgreSQL: real daemon processes, the sandbox as a real HTTP server.
 
 Several daemons never publish an item twice, nor call a network before the reset it announced;
+a signal to ``--once`` with calls in flight finishes them and exits cleanly;
 kill -9 in the middle of publishing loses nothing and duplicates nothing; a PostgreSQL restart
 during a run is survived.
 """
@@ -8,6 +9,8 @@ during a run is survived.
 from __future__ import annotations
 
 import os
+import signal
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +22,7 @@ from sqlalchemy import func, select
 
 from core.config import Settings
 from core.db.migrate import upgrade
-from core.db.models import PublishAttempt, PublishingQueueItem
+from core.db.models import PublishAttempt, PublishingQueueItem, ScheduledPost
 from core.services.container import Herald
 from tests.conftest import FAST_HASHER, REQUIRE_ENV, SECRET_KEY
 from tests.daemon.harness import (
@@ -65,6 +68,54 @@ def _queue_states(herald: Herald) -> Counter[str]:
     with herald.db.unit_of_work(system=True, readonly=True) as uow:
         return Counter(dict(uow.session.execute(  # type: ignore[arg-type]
             select(PublishingQueueItem.status, func.count()).group_by(PublishingQueueItem.status)).all()))
+
+
+def _items(herald: Herald) -> dict[uuid.UUID, Any]:
+    """Every queue item: its status, lease, due time and its post's text."""
+    Q = PublishingQueueItem
+    with herald.db.unit_of_work(system=True, readonly=True) as uow:
+        rows = uow.session.execute(
+            select(Q.queue_id, Q.status, Q.locked_by, Q.locked_until, Q.next_attempt_at, ScheduledPost.content)
+            .join(ScheduledPost, ScheduledPost.post_id == Q.scheduled_post_id)).all()
+    return {r.queue_id: r for r in rows}
+
+
+def _calling(herald: Herald, *, at_least: int = 1) -> set[uuid.UUID] | None:
+    """Items processing and due, if there are ``at_least`` of them: on a publish thread, their
+    network call under way (an item claimed ahead of its time, armed, is processing too, but
+    waits for its time)."""
+    now = datetime.now(UTC)
+    calling = {q for q, r in _items(herald).items() if r.status == "processing" and r.next_attempt_at <= now}
+    return calling if len(calling) >= at_least else None
+
+
+def _attempts_in_progress(herald: Herald) -> int:
+    with herald.db.unit_of_work(system=True, readonly=True) as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(PublishAttempt)
+                                      .where(PublishAttempt.outcome == "in_progress")) or 0)
+
+
+def _assert_stopped_cleanly(herald: Herald, server: SandboxServer, in_hand: set[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """What a signalled daemon must leave: every item it had in hand completed, and published
+    exactly once; nothing processing, no lease left on a pending item, no attempt in progress."""
+    items = _items(herald)
+    assert in_hand and in_hand <= set(items)
+    not_done = {str(q): items[q].status for q in in_hand if items[q].status != "completed"}
+    assert not not_done, f"items in hand at the signal not completed: {not_done}"
+    processing = [str(q) for q, r in items.items() if r.status == "processing"]
+    assert not processing, f"left processing: {processing}"
+    leased = [str(q) for q, r in items.items()
+              if r.status == "pending" and (r.locked_by is not None or r.locked_until is not None)]
+    assert not leased, f"pending with a lease: {leased}"
+    assert _attempts_in_progress(herald) == 0, "publish attempts left in progress"
+    published = Counter((p["platform"], p["text"]) for p in server.posts())
+    twice = {k: n for k, n in published.items() if n > 1}
+    assert not twice, f"published twice: {twice}"
+    missing = [str(q) for q in in_hand if published[("twitter", items[q].content)] != 1]
+    assert not missing, f"items in hand never published: {missing}"
+    completed = sum(1 for r in items.values() if r.status == "completed")
+    assert sum(published.values()) == completed
+    return items
 
 
 def _all_completed(herald: Herald, expected: int) -> bool:
@@ -151,6 +202,37 @@ def test_several_daemons_never_call_a_network_before_its_announced_reset(databas
              for attempts in by_item.values() for i, later in enumerate(attempts)
              for earlier in attempts[:i] if earlier.retry_after and later.started_at < earlier.retry_after]
     assert not early, f"called before the announced reset: {early[:3]}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_once_finishes_the_items_in_hand_and_exits_cleanly(
+        database_url: str, signum: signal.Signals) -> None:
+    slow = SandboxServer(service_time_ms=400)
+    try:
+        herald = _herald(database_url, slow)
+        texts = _setup(herald, slow, posts=40, platforms=("twitter",), due_in=1)
+        # --once claims only what is due when it looks: let all of it fall due first.
+        wait_until(lambda: all(r.next_attempt_at <= datetime.now(UTC) for r in _items(herald).values()),
+                   timeout=10, what="every post due")
+        # Forty due, four at a time, 0.4 s each: --once has four seconds of work and more.
+        once = Daemon(daemon_env(database_url, SECRET_KEY, slow.url), "once", concurrency=4, once=True)
+        try:
+            calling = wait_until(lambda: _calling(herald), timeout=60, interval=0.02, what="calls in flight")
+            in_hand = {q for q, r in _items(herald).items() if r.status == "processing"}
+            started = time.monotonic()
+            code = once.terminate(timeout=30, signum=signum)
+            took = time.monotonic() - started
+        finally:
+            once.stop()
+        assert code == 0, once.log()[-3000:]
+        assert took < 15, f"took {took:.1f} s to exit"
+        assert f"received {signum.name}" in once.log() and "exited cleanly" in once.log(), once.log()[-3000:]
+        items = _assert_stopped_cleanly(herald, slow, in_hand | calling)
+        left = sum(1 for r in items.values() if r.status == "pending")
+        assert 0 < left < len(texts), "it should have stopped claiming, after publishing some"
+        herald.close()
+    finally:
+        slow.stop()
 
 
 def test_kill_9_mid_publish_loses_nothing_and_duplicates_nothing(database_url: str) -> None:
