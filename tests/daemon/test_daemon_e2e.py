@@ -1,7 +1,7 @@
 """The daemon end to end, on PostgreSQL: real daemon processes, the sandbox as a real HTTP server.
 
 Several daemons never publish an item twice, nor call a network before the reset it announced;
-a signal to ``--once`` with calls in flight finishes them and exits cleanly;
+SIGTERM with calls in flight (to a daemon, or to ``--once``) finishes them and exits cleanly;
 kill -9 in the middle of publishing loses nothing and duplicates nothing; a PostgreSQL restart
 during a run is survived.
 """
@@ -202,6 +202,43 @@ def test_several_daemons_never_call_a_network_before_its_announced_reset(databas
              for attempts in by_item.values() for i, later in enumerate(attempts)
              for earlier in attempts[:i] if earlier.retry_after and later.started_at < earlier.retry_after]
     assert not early, f"called before the announced reset: {early[:3]}"
+
+
+def test_sigterm_with_calls_in_flight_finishes_them_and_exits_cleanly(database_url: str) -> None:
+    slow = SandboxServer(service_time_ms=400)  # every call takes a while: some are under way at the signal
+    try:
+        herald = _herald(database_url, slow)
+        platforms = ("twitter",)
+        # Six a second for ten seconds: two or three calls in flight at a time, a few more
+        # armed (claimed up to 2 s ahead), and most not claimed yet when the signal comes.
+        texts = _setup(herald, slow, posts=60, platforms=platforms, due_in=4, spread=10)
+        env = daemon_env(database_url, SECRET_KEY, slow.url)
+        daemon = Daemon(env, "terminated", concurrency=8)
+        try:
+            calling = wait_until(lambda: _calling(herald, at_least=2), timeout=60, interval=0.02,
+                                 what="calls in flight")
+            in_hand = {q for q, r in _items(herald).items() if r.status == "processing"}
+            started = time.monotonic()
+            code = daemon.terminate(timeout=30)
+            took = time.monotonic() - started
+        finally:
+            daemon.stop()
+        assert code == 0, daemon.log()[-3000:]
+        assert took < 15, f"took {took:.1f} s to exit"
+        assert "received SIGTERM" in daemon.log() and "exited cleanly" in daemon.log(), daemon.log()[-3000:]
+        items = _assert_stopped_cleanly(herald, slow, in_hand | calling)
+        assert any(r.status == "pending" for r in items.values()), "it should have stopped claiming"
+        # What it had not claimed is left as it was: the next daemon publishes it, and only it.
+        successor = Daemon(env, "successor", concurrency=8)
+        try:
+            wait_until(lambda: _all_completed(herald, len(texts)), timeout=90, what="every item published")
+            assert successor.terminate() == 0, successor.log()[-3000:]
+        finally:
+            successor.stop()
+        _assert_once_each(slow, texts, platforms)
+        herald.close()
+    finally:
+        slow.stop()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
