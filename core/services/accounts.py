@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.db.engine import Database
@@ -309,10 +310,8 @@ class AccountService(Service):
             try:
                 tokens = self.connector_for(account.platform).refresh_token(self.credentials(account))
             except AuthPlatformError as exc:
-                account.status = "expired"
-                account.status_reason = f"Refreshing the token failed: {exc.network_message}. Reconnect the account."
-                audit(uow.session, None, org_id, "account.refresh_failed", "account", account.account_id,
-                      self.now(), {"error": exc.network_message})
+                self._expire(uow.session, account, f"Refreshing the token failed: {exc.network_message}",
+                             "account.refresh_failed", exc.network_message)
                 view = self._view(account)
                 uow.commit()
                 return view
@@ -330,6 +329,28 @@ class AccountService(Service):
             view = self._view(account)
             uow.commit()
         return view
+
+    def mark_expired(self, org_id: uuid.UUID, account_id: uuid.UUID, why: str, *, error: str,
+                     rejected_token: str) -> AccountView | None:
+        """The network rejected ``rejected_token`` and it cannot be refreshed (the account has no
+        refresh token): the account becomes ``expired`` with ``why``, as a refused refresh marks
+        it, so the Accounts page asks for a reconnection and its later posts fail at once saying
+        so. Nothing changes (None) if the account is no longer active with that token: it was
+        reconnected, refreshed or disconnected meanwhile."""
+        with self.db.unit_of_work(org_id) as uow:
+            account = uow.session.get(SocialAccount, account_id)
+            if (account is None or account.org_id != org_id or account.status != "active"
+                    or self.cipher.decrypt(account.access_token_encrypted) != rejected_token):
+                return None
+            self._expire(uow.session, account, why, "account.expired", error)
+            view = self._view(account)
+            uow.commit()
+        return view
+
+    def _expire(self, session: Session, account: SocialAccount, why: str, action: str, error: str) -> None:
+        account.status = "expired"
+        account.status_reason = f"{why.rstrip('. ')}. Reconnect the account."
+        audit(session, None, account.org_id, action, "account", account.account_id, self.now(), {"error": error})
 
     def accounts_due_for_refresh(self, within: timedelta = REFRESH_AHEAD) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """(org_id, account_id) of active accounts whose token expires within ``within``

@@ -143,8 +143,10 @@ class ItemLoader:
         active = [a for a in accounts if a.status == "active"]
         if not active:
             a = accounts[0]
+            reason = (a.status_reason or "").rstrip(". ")  # "Reconnect the account." says what to do
             raise ItemProblem(f"The {item.platform} account @{a.username} is {a.status}"
-                              f"{': ' + a.status_reason if a.status_reason else ''}; reconnect it, then retry")
+                              f"{': ' + reason if reason else ''}"
+                              + (", then retry" if "reconnect" in reason.lower() else "; reconnect it, then retry"))
         account = active[0]
         try:
             creds = self.accounts.credentials(account)

@@ -4,8 +4,9 @@ An item moves ``pending -> processing`` when claimed (``QueueStore``), then one 
 - the network accepted it: ``completed``, a ``platform_posts`` row with its id and URL;
 - a retryable error (429, 5xx, network): ``pending`` again, no earlier than the network's reset
   time, with exponential backoff and jitter, until ``max_attempts``; then ``failed``;
-- an auth error: the token is refreshed once and the publish retried; if that fails, ``failed``
-  and the account ``expired``;
+- an auth error: the token is refreshed once and the publish retried, else ``failed``; a token
+  that cannot be refreshed (no refresh token, or the network refuses the refresh) also makes the
+  account ``expired`` with the reason, so its later items fail at once saying to reconnect it;
 - a permanent error (validation, duplicate, forbidden): ``failed`` at once, the network's message kept;
 - an unknown outcome (timeout after sending, worker died): ``unconfirmed``; reconciliation asks the
   network whether the post exists and only re-publishes once it knows it does not.
@@ -283,7 +284,7 @@ class PublishingService(Service):
                 return connector.publish(ctx.request, ctx.credentials)
             except AuthPlatformError as first:
                 if not ctx.credentials.refresh_token:
-                    raise
+                    raise self._cannot_refresh(item, ctx, first) from first
                 return connector.publish(ctx.request, self._refreshed_credentials(item, ctx, first))
         except StagedMediaGone as gone:
             # The network refused the publishing call because of what was staged: nothing went
@@ -306,6 +307,24 @@ class PublishingService(Service):
                 raise AuthPlatformError(item.platform, f"{first.network_message} (token refresh failed: "
                                         f"{view.status_reason})", status=first.status) from first
             return self._account_now(item.org_id, ctx.account_id).credentials
+
+    def _cannot_refresh(self, item: ClaimedItem, ctx: PublishContext, first: AuthPlatformError) -> AuthPlatformError:
+        """The network rejected a token the account has no refresh token for: the account is
+        marked ``expired`` as a refused refresh marks it (unless it was reconnected meanwhile),
+        and the item fails with the network's message and what to do."""
+        network = platform_name(item.platform)
+        try:
+            with self._refresh_lock(ctx.account_id):
+                self.accounts.mark_expired(
+                    item.org_id, ctx.account_id,
+                    f"{network} rejected the token and it cannot be refreshed: {first.network_message}",
+                    error=first.network_message, rejected_token=ctx.credentials.access_token)
+        except Exception:  # noqa: BLE001 - the item's outcome is known; its account is marked next time
+            log.exception("could not mark %s account %s expired", item.platform, ctx.account_id)
+        status = f" (HTTP {first.status})" if first.status else ""
+        return AuthPlatformError(item.platform, f"{first.network_message}{status}; Herald cannot refresh this token: "
+                                 f"reconnect the {network} account on the Accounts page, then retry",
+                                 status=first.status)
 
     def _refresh_lock(self, account_id: uuid.UUID) -> threading.Lock:
         with self._locks_guard:

@@ -1,5 +1,5 @@
-"""Publishing when a token is refused, and when an outcome can never be confirmed: each item
-ends with a reason a person can act on, and nothing is published twice."""
+"""Publishing when an account's token is dead, and when an outcome can never be confirmed:
+each item ends with a reason a person can act on, nothing is published twice, the loop goes on."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.db.models import PublishAttempt, PublishingQueueItem
+from core.db.models import PublishAttempt, PublishingQueueItem, SocialAccount
 from core.services.reconciliation import MAX_RECONCILE_CHECKS
 from tests.conftest import NOW, Team, connect_sandbox_account
 
@@ -47,6 +47,95 @@ def _counting_refreshes(herald, monkeypatch) -> list:  # type: ignore[no-untyped
 
     monkeypatch.setattr(herald.accounts, "refresh_account", counted)
     return refreshes
+
+
+# --- 1. an account whose token expired (and could not be refreshed) before the post was due ---
+
+def test_an_account_that_expired_before_its_post_was_due_fails_the_item_with_reconnect_and_the_loop_goes_on(
+        herald, sandbox, team: Team) -> None:
+    connect_sandbox_account(herald, sandbox, team, "twitter", expires_in=timedelta(minutes=20))
+    connect_sandbox_account(herald, sandbox, team, "facebook")
+    stuck = _approved(herald, team, "twitter", "On X")
+    fine = _approved(herald, team, "facebook", "On Facebook")
+    # The daemon's refresh job finds the X token about to expire and X refuses the refresh (it
+    # no longer knows the refresh token), so the account is expired before the post is due.
+    with herald.db.unit_of_work(team.org.org_id) as uow:
+        uow.session.scalar(select(SocialAccount).where(SocialAccount.platform == "twitter")) \
+            .refresh_token_encrypted = herald.accounts.cipher.encrypt("revoked-at-x")
+        uow.commit()
+    [(org_id, account_id)] = herald.accounts.accounts_due_for_refresh()
+    assert herald.accounts.refresh_account(org_id, account_id).status == "expired"
+
+    herald.clock.advance(timedelta(minutes=10))
+    assert herald.publishing.process_queue() == {"success": 1, "failed": 1}
+    status, attempts, _, error, _ = _item(herald, team, stuck.post_id)
+    assert (status, attempts) == ("failed", 1)
+    assert error == ("The twitter account @acme_twitter is expired: Refreshing the token failed: Value passed "
+                     "for the token was invalid. Reconnect the account, then retry")
+    view = herald.scheduling.get_post(team.viewer, stuck.post_id)
+    assert view.status == "failed" and view.platform_posts[0].error_message == error
+    assert sandbox.posts("twitter") == []  # no call with a token known to be dead
+    assert _attempts(herald, team, stuck.post_id) == [(1, "permanent", None)]
+    # The other post of the same run went out.
+    assert herald.scheduling.get_post(team.viewer, fine.post_id).status == "published"
+    assert [p.text for p in sandbox.posts("facebook")] == ["On Facebook"]
+
+
+# --- 2. a 401 on an account that has no refresh token -----------------------------------------
+
+def test_a_rejected_token_that_cannot_be_refreshed_fails_the_item_and_marks_the_account_expired(
+        herald, sandbox, team: Team, monkeypatch) -> None:
+    # LinkedIn gives most apps no refresh token: a 60-day token, then reconnect.
+    connect_sandbox_account(herald, sandbox, team, "linkedin", refresh=False, expires_in=timedelta(minutes=5))
+    connect_sandbox_account(herald, sandbox, team, "facebook")
+    first = _approved(herald, team, "linkedin", "First on LinkedIn")
+    fine = _approved(herald, team, "facebook", "On Facebook")
+    refreshes = _counting_refreshes(herald, monkeypatch)
+    herald.clock.advance(timedelta(minutes=10))  # the token ran out at LinkedIn meanwhile
+
+    assert herald.publishing.process_queue() == {"success": 1, "failed": 1}
+    status, attempts, _, error, _ = _item(herald, team, first.post_id)
+    assert (status, attempts) == ("failed", 1)
+    assert error == ("The token used in the request has expired (HTTP 401); Herald cannot refresh this token: "
+                     "reconnect the LinkedIn account on the Accounts page, then retry")  # LinkedIn's words, then ours
+    assert _attempts(herald, team, first.post_id) == [(1, "auth", 401)]
+    assert refreshes == []  # nothing to refresh with
+    account = _account(herald, team, "linkedin")
+    assert account.status == "expired"
+    assert account.status_reason == ("LinkedIn rejected the token and it cannot be refreshed: The token used in "
+                                     "the request has expired. Reconnect the account.")
+    assert account.warning == account.status_reason  # what the Accounts page shows
+    assert herald.scheduling.get_post(team.viewer, fine.post_id).status == "published"
+
+    # A later post of that account fails fast, without a call, saying to reconnect.
+    later = _approved(herald, team, "linkedin", "Second on LinkedIn", at=herald.clock.now() + timedelta(minutes=5))
+    herald.clock.advance(timedelta(minutes=5))
+    assert herald.publishing.process_queue() == {"success": 0, "failed": 1}
+    error = _item(herald, team, later.post_id)[3]
+    assert error == ("The linkedin account @acme_linkedin is expired: LinkedIn rejected the token and it cannot "
+                     "be refreshed: The token used in the request has expired. Reconnect the account, then retry")
+    assert _attempts(herald, team, later.post_id) == [(1, "permanent", None)]
+    assert sandbox.posts("linkedin") == []
+
+
+def test_a_token_rejected_after_someone_reconnected_does_not_expire_the_new_connection(
+        herald, sandbox, team: Team) -> None:
+    """The 401 answers the token the item was loaded with; if the account was reconnected
+    meanwhile (a new token), the new connection is left active."""
+    connect_sandbox_account(herald, sandbox, team, "linkedin", refresh=False)
+    post = _approved(herald, team, "linkedin", "On LinkedIn")
+    herald.clock.advance(timedelta(minutes=10))
+    [item] = herald.publishing.queue.claim_due("w", now=herald.clock.now(), limit=10)
+    [job] = herald.publishing.prepare([item])
+    with herald.db.unit_of_work(team.org.org_id) as uow:  # reconnected meanwhile: a new token
+        account = uow.session.get(SocialAccount, job.context.account_id)
+        account.access_token_encrypted = herald.accounts.cipher.encrypt("tok-reconnected")
+        uow.commit()
+    sandbox.inject("linkedin", "token_expired")
+    [outcome] = herald.publishing.settle([herald.publishing.publish_job(job)])
+    assert outcome.outcome == "failed"
+    assert _account(herald, team, "linkedin").status == "active"
+    assert _item(herald, team, post.post_id)[0] == "failed"
 
 
 # --- 3. the network rejects the token again right after a successful refresh ------------------
