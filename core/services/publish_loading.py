@@ -179,6 +179,8 @@ class ItemLoader:
 
 
 def _check_post(item: ClaimedItem, post: Any) -> None:
+    if item.unreadable:  # a corrupt queue row (``QueueStore.claim_due``)
+        raise ItemProblem(item.unreadable)
     if post is None:
         raise ItemProblem("The post was deleted after it was queued", "cancelled")
     if post.status == PostStatus.CANCELLED:

@@ -13,17 +13,35 @@ the only writer. These are the queue's hottest statements: they run on plain Cor
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, any_, bindparam, case, func, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
 from core.db.engine import Database
 from core.db.models import Org, PublishAttempt, PublishingQueueItem, ScheduledPost
+
+log = logging.getLogger("herald.publishing")
 
 Q: Table = PublishingQueueItem.__table__  # type: ignore[assignment]
 P: Table = ScheduledPost.__table__  # type: ignore[assignment]
@@ -49,6 +67,7 @@ class ClaimedItem:
     attempt_id: uuid.UUID
     staged: dict[str, Any] | None = None  # what was staged ahead (core.services.staging)
     due_at: datetime | None = None  # when it may go out (claims of due items; armed ahead: later than now)
+    unreadable: str | None = None  # why a corrupt row is failed instead of published (SQLite claims)
 
 
 # An item's post may be published: scheduled or publishing, and approved unless its org needs no
@@ -171,6 +190,44 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+# What the SQLite claim returns of each item (``ClaimedItem``'s fields, in order).
+_SQLITE_CLAIMED = (Q.c.queue_id, Q.c.org_id, Q.c.scheduled_post_id, Q.c.platform, Q.c.attempts, Q.c.max_attempts,
+                   Q.c.scheduled_for, Q.c.idempotency_key, Q.c.account_id, Q.c.staged, Q.c.next_attempt_at)
+# What replaces a value of those that cannot be read (the others cannot be: integers and text come
+# back as stored, and foreign keys keep the ids valid); ``None`` means the claim's ``now``.
+_READABLE: dict[str, Any] = {"scheduled_for": None, "next_attempt_at": None, "staged": null(), "account_id": null()}
+
+
+def _repair_unreadable(conn: Connection, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, str]:
+    """Find the picked rows with a value that does not convert, replace it with one that does
+    (so the row can be claimed, shown on the Queue page and retried), and say why each of their
+    items is failed. A value that cannot be replaced is raised, as before."""
+    unreadable: dict[uuid.UUID, str] = {}
+    for queue_id in ids:
+        try:
+            conn.execute(select(*_SQLITE_CLAIMED).where(Q.c.queue_id == queue_id)).all()
+            continue
+        except (ValueError, TypeError):
+            pass
+        problems = []
+        for column in _SQLITE_CLAIMED:
+            try:
+                conn.execute(select(column).where(Q.c.queue_id == queue_id)).all()
+            except (ValueError, TypeError) as exc:
+                if column.name not in _READABLE:
+                    raise
+                raw = conn.execute(select(type_coerce(column, Text)).where(Q.c.queue_id == queue_id)).scalar()
+                problems.append(f"{column.name} ({str(raw)[:40]!r}: {exc})")
+                replacement = _READABLE[column.name]
+                conn.execute(update(Q).where(Q.c.queue_id == queue_id)
+                             .values({column.name: now if replacement is None else replacement}))
+        unreadable[queue_id] = (f"Herald could not read this queue item's {', '.join(problems)}; the row was "
+                                "corrupt, so it was not published. Reschedule the post, or retry the item on the "
+                                "Queue page, if it should still go out")
+        log.error("queue item %s: %s", queue_id, unreadable[queue_id])
+    return unreadable
+
+
 class QueueStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -193,6 +250,19 @@ class QueueStore:
         lease_until = now + timedelta(seconds=lease_seconds)
         if not self.db.is_sqlite:
             return self._claim_due_pg(worker_id, now, due_by, limit, lease_until, list(exclude_platforms), post_id)
+        try:
+            return self._claim_due_sqlite(worker_id, now, due_by, limit, lease_until, exclude_platforms, post_id)
+        except (ValueError, TypeError):
+            # A value SQLite's loose typing let into a typed column (text in a timestamp, broken
+            # JSON) failed to convert: the whole claim rolled back, and every claim after it would
+            # fail the same way, stalling the queue. Once more, with such values replaced: their
+            # items fail with the reason (``unreadable``), the others are published.
+            return self._claim_due_sqlite(worker_id, now, due_by, limit, lease_until, exclude_platforms, post_id,
+                                          repair=True)
+
+    def _claim_due_sqlite(self, worker_id: str, now: datetime, due_by: datetime, limit: int, lease_until: datetime,
+                          exclude_platforms: Sequence[str], post_id: uuid.UUID | None, *,
+                          repair: bool = False) -> list[ClaimedItem]:
         source = Q.join(P, P.c.post_id == Q.c.scheduled_post_id).join(ORGS, ORGS.c.org_id == Q.c.org_id)
         pick = (select(Q.c.queue_id).select_from(source)
                 .where(_due_filter(due_by, exclude_platforms, post_id))
@@ -203,19 +273,19 @@ class QueueStore:
             ids = list(conn.execute(pick).scalars())
             if not ids:
                 return []
+            unreadable = _repair_unreadable(conn, ids, now) if repair else {}
             rows = conn.execute(
                 update(Q).where(Q.c.queue_id.in_(ids), Q.c.status == "pending")
                 .values(status="processing", locked_by=worker_id, locked_until=lease_until,
                         attempts=Q.c.attempts + 1, updated_at=now,
                         last_attempt_at=case((Q.c.next_attempt_at > now, Q.c.next_attempt_at), else_=now))
-                .returning(Q.c.queue_id, Q.c.org_id, Q.c.scheduled_post_id, Q.c.platform, Q.c.attempts,
-                           Q.c.max_attempts, Q.c.scheduled_for, Q.c.idempotency_key, Q.c.account_id, Q.c.staged,
-                           Q.c.next_attempt_at)
+                .returning(*_SQLITE_CLAIMED)
             ).all()
             if not rows:
                 return []
             claimed = sorted((ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], uuid.uuid4(), r[9],
-                                          _utc(r[10])) for r in rows), key=lambda c: c.due_at or now)
+                                          _utc(r[10]), unreadable.get(r[0])) for r in rows),
+                             key=lambda c: c.due_at or now)
             conn.execute(A.insert(), [
                 {"attempt_id": c.attempt_id, "org_id": c.org_id, "queue_id": c.queue_id,
                  "attempt_no": c.attempt_no, "worker_id": worker_id, "started_at": max(now, c.due_at or now),

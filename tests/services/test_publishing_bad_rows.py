@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+import pytest
+from sqlalchemy import delete, select, text, update
 
 from core.db.models import PublishingQueueItem, ScheduledPost
 from tests.conftest import NOW, Team, connect_sandbox_account
@@ -74,3 +75,43 @@ def test_a_post_deleted_between_claim_and_load_is_cancelled_and_the_batch_goes_o
         assert uow.session.scalars(select(PublishingQueueItem.scheduled_post_id)).all() == [kept.post_id]
     assert herald.publishing.process_queue() == {"success": 0, "failed": 0}
 
+
+# SQLite keeps whatever text it is given in a typed column; PostgreSQL's timestamptz and jsonb refuse it.
+@pytest.mark.parametrize(("column", "value"), [("scheduled_for", "next tuesday"), ("staged", "{not json")])
+def test_a_queue_value_that_cannot_be_read_fails_its_item_and_does_not_stall_the_queue(
+        herald, sandbox, team: Team, backend: str, column: str, value: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL's typed columns cannot hold the corrupt value")
+    connect_sandbox_account(herald, sandbox, team, "twitter")
+    broken = _due(herald, team, "Broken row")
+    fine = _due(herald, team, "Fine row")
+    with herald.db.transaction(system=True) as conn:  # written behind the models' back
+        conn.execute(text(f"UPDATE publishing_queue SET {column} = :value WHERE scheduled_post_id = :post"),
+                     {"value": value, "post": broken.post_id.hex})
+        conn.commit()
+    herald.clock.advance(timedelta(minutes=1))
+
+    assert herald.publishing.process_queue() == {"success": 1, "failed": 1}
+    assert [p.text for p in sandbox.posts("twitter")] == ["Fine row"]
+    assert herald.scheduling.get_post(team.viewer, fine.post_id).status == "published"
+    with herald.db.transaction(system=True, readonly=True) as conn:
+        status, attempts, error = conn.execute(text(
+            "SELECT status, attempts, error_message FROM publishing_queue WHERE scheduled_post_id = :post"),
+            {"post": broken.post_id.hex}).one()
+        outcomes = conn.execute(text("SELECT outcome FROM publish_attempts")).scalars().all()
+    assert (status, attempts) == ("failed", 1)
+    assert error.startswith(f"Herald could not read this queue item's {column} ({value!r}: ")
+    assert error.endswith("the row was corrupt, so it was not published. Reschedule the post, or retry the item "
+                          "on the Queue page, if it should still go out")
+    assert sorted(outcomes) == ["permanent", "success"]
+    view = herald.scheduling.get_post(team.viewer, broken.post_id)
+    assert view.status == "failed" and view.platform_posts[0].error_message == error
+    # Nothing is left to claim: the next claims find nothing instead of failing on the same row.
+    assert herald.publishing.queue.claim_due("w", now=herald.clock.now(), limit=10) == []
+    assert herald.publishing.process_queue() == {"success": 0, "failed": 0}
+    # The unreadable value was replaced, so the Queue page can show the item and retry it.
+    [shown] = herald.ops.queue_items(team.manager, statuses=("failed",))
+    assert shown.post_id == broken.post_id and shown.error_message == error
+    herald.queue_actions.retry_item(team.manager, shown.queue_id)
+    assert herald.publishing.process_queue() == {"success": 1, "failed": 0}
+    assert herald.scheduling.get_post(team.viewer, broken.post_id).status == "published"
