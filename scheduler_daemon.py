@@ -3,9 +3,11 @@
     python scheduler_daemon.py [--once] [--worker-id ID] [--concurrency N] [--log-level LEVEL]
 
 Any number of daemons may run against one PostgreSQL: the queue is shared safely (SKIP LOCKED
-claims with leases), and the periodic jobs that must run once cluster-wide take an advisory lock.
-APScheduler 3 only drives this process's own timers. SIGTERM (or Ctrl-C) stops claiming, finishes
-the items in hand, and exits 0; with --once too.
+claims with leases), and a periodic job runs once per interval across the daemons: every daemon's
+timer tries it, and it runs only where it gets its PostgreSQL advisory lock and finds in job_runs
+that it has not run within its interval (OpsService.periodic_run). APScheduler 3 only drives this
+process's own timers. SIGTERM (or Ctrl-C) stops claiming, finishes the items in hand, and exits 0;
+with --once too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from core.bootstrap import prepare
 from core.services.container import Herald
-from core.services.ops import cluster_lock, new_worker_id
+from core.services.ops import new_worker_id
 from core.services.wakeup import PgWakeup
 from core.services.worker import DEFAULT_CONCURRENCY, QueueWorker
 
@@ -85,14 +87,17 @@ def build_worker(herald: Herald, worker_id: str, concurrency: int, lease_seconds
                        stage_ahead_seconds=herald.settings.stage_ahead_seconds)
 
 
-def once_cluster_wide(herald: Herald, name: str, job: Callable[[], Any],
-                      jobs: RunningJobs | None = None) -> Callable[[], None]:
+def once_cluster_wide(herald: Herald, name: str, job: Callable[[], Any], jobs: RunningJobs | None = None,
+                      *, every: timedelta | None = None, worker_id: str | None = None) -> Callable[[], None]:
+    """``job`` as a timer's callback: with ``every``, run once per interval across all daemons
+    (not by each daemon's timer in turn); without, only never two at a time."""
     jobs = jobs or RunningJobs()
+    worker_id = worker_id or new_worker_id()
 
     def run() -> None:
         jobs.enter()
         try:
-            with cluster_lock(herald.db, f"herald:{name}") as got:
+            with herald.ops.periodic_run(name, every=every, worker_id=worker_id) as got:
                 if got:
                     result = job()
                     if result:
@@ -155,17 +160,28 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
     # Leases are renewed well before they run out, and expired ones recovered about as often.
     renew_every = max(1, min(HEARTBEAT_SECONDS, lease_seconds // 3))
     scheduler.add_job(heartbeat, "interval", seconds=renew_every, next_run_time=now)
-    scheduler.add_job(once_cluster_wide(herald, "lease-recovery", jobs=jobs, job=lambda: len(
-        herald.publishing.queue.recover_expired_leases(now=herald.clock.now())) or None),
-        "interval", seconds=max(1, min(LEASE_RECOVERY_SECONDS, lease_seconds // 2)), next_run_time=now)
-    scheduler.add_job(once_cluster_wide(herald, "token-refresh", jobs=jobs, job=lambda: refresh_tokens(herald)),
-                      "interval", minutes=TOKEN_REFRESH_MINUTES, next_run_time=now + timedelta(seconds=20))
-    scheduler.add_job(once_cluster_wide(herald, "metrics-sync", jobs=jobs, job=herald.metrics.sync_all_orgs),
-                      "interval", minutes=METRICS_SYNC_MINUTES, next_run_time=now + timedelta(minutes=1))
-    scheduler.add_job(once_cluster_wide(herald, "best-times", jobs=jobs, job=lambda: recalculate_best_times(herald)),
-                      "interval", days=BEST_TIMES_DAYS, next_run_time=now + timedelta(minutes=5))
-    scheduler.add_job(once_cluster_wide(herald, "idempotency-purge", jobs=jobs, job=lambda: herald.idempotency.purge_expired() or None),
-                      "interval", hours=1, next_run_time=now + timedelta(minutes=2))
+
+    def periodic(name: str, job: Callable[[], Any], every: timedelta, first_in: timedelta, *,
+                 once_per_interval: bool = True) -> None:
+        # Each daemon's timer fires every interval (the first soon after it starts); the job runs
+        # only where it is due cluster-wide (see once_cluster_wide).
+        scheduler.add_job(once_cluster_wide(herald, name, job, jobs, every=every if once_per_interval else None,
+                                            worker_id=worker.worker_id),
+                          "interval", seconds=every.total_seconds(), next_run_time=now + first_in)
+
+    # Lease recovery only takes the lock: every few seconds in every daemon, it finds nothing to do
+    # most times, and recovering expired leases more often than that is harmless (and sooner).
+    periodic("lease-recovery", lambda: len(herald.publishing.queue.recover_expired_leases(
+        now=herald.clock.now())) or None, timedelta(seconds=max(1, min(LEASE_RECOVERY_SECONDS, lease_seconds // 2))),
+        timedelta(0), once_per_interval=False)
+    periodic("token-refresh", lambda: refresh_tokens(herald), timedelta(minutes=TOKEN_REFRESH_MINUTES),
+             timedelta(seconds=20))
+    periodic("metrics-sync", herald.metrics.sync_all_orgs, timedelta(minutes=METRICS_SYNC_MINUTES),
+             timedelta(minutes=1))
+    periodic("best-times", lambda: recalculate_best_times(herald), timedelta(days=BEST_TIMES_DAYS),
+             timedelta(minutes=5))
+    periodic("idempotency-purge", lambda: herald.idempotency.purge_expired() or None, timedelta(hours=1),
+             timedelta(minutes=2))
     return scheduler
 
 

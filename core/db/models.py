@@ -1,7 +1,7 @@
 """SQLAlchemy 2 typed models: the seed's five tables (with its column names) and Herald's own.
 
-Every table but ``worker_heartbeats`` (cluster-level) carries ``org_id``; on PostgreSQL each of
-them is guarded by a row-level-security policy (see ``core/db/rls.py``).
+Every table but ``worker_heartbeats`` and ``job_runs`` (cluster-level) carries ``org_id``; on
+PostgreSQL each of them is guarded by a row-level-security policy (see ``core/db/ddl.py``).
 """
 
 from __future__ import annotations
@@ -435,6 +435,20 @@ class WorkerHeartbeat(Base):
     last_seen_at: Mapped[datetime] = mapped_column()
     items_processed: Mapped[int] = mapped_column(Integer, server_default="0")
     info: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+
+
+class JobRun(Base):
+    """Cluster-level (not per org): when the daemons' periodic job ``job_name`` last ran, so it
+    runs once per interval across all daemons (see ``OpsService.periodic_run``)."""
+
+    __tablename__ = "job_runs"
+
+    job_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_started_at: Mapped[datetime] = mapped_column()
+    # When the run that started at last_started_at finished; NULL while it runs, or if it failed,
+    # was cut short or its daemon died (such a run does not count: the job is due again).
+    last_finished_at: Mapped[datetime | None]
+    worker_id: Mapped[str] = mapped_column(String(255))  # the daemon that started the last run
 
 
 ORG_TABLES: tuple[str, ...] = tuple(

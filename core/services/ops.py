@@ -1,4 +1,4 @@
-"""What ops need: worker heartbeats, cluster-wide job locks, and the queue at a glance."""
+"""What ops need: worker heartbeats, cluster-wide periodic jobs, and the queue at a glance."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,11 +18,16 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.db.engine import Database
-from core.db.models import PublishingQueueItem, ScheduledPost, WorkerHeartbeat
+from core.db.models import JobRun, PublishingQueueItem, ScheduledPost, WorkerHeartbeat
 from core.services.base import Service
 from core.services.context import Actor
 
 STALE_AFTER = timedelta(seconds=30)
+# A periodic job is due again once its interval less this share of it has passed since its last
+# run started: the daemons' timers fire a little late (the lock, the clock read), and a run that
+# started a few seconds after its time must not make the next one, exactly an interval later,
+# look early and be skipped. Weekly: 8.4 hours; hourly: 3 minutes; every 10 minutes: 30 seconds.
+RUN_SLACK = 0.05
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +41,14 @@ class HeartbeatView:
     items_processed: int
     info: dict[str, Any]
     alive: bool
+
+
+@dataclass(frozen=True)
+class JobRunView:
+    job_name: str
+    last_started_at: datetime
+    last_finished_at: datetime | None  # None: running, or it did not finish (it is due again)
+    worker_id: str
 
 
 @dataclass(frozen=True)
@@ -61,12 +75,26 @@ def circuit_states(heartbeats: list[HeartbeatView]) -> list[dict[str, Any]]:
             for h in heartbeats for platform, state in sorted((h.info.get("circuits") or {}).items())]
 
 
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}
+_LOCAL_LOCKS_GUARD = threading.Lock()
+
+
 @contextmanager
 def cluster_lock(db: Database, name: str) -> Iterator[bool]:
-    """A PostgreSQL advisory lock, so a periodic job runs once across all daemons. Yields
-    whether this process got it (it never waits). SQLite has one daemon: always True."""
+    """A PostgreSQL advisory lock (session level, on a connection of its own), so no two daemons
+    run the job ``name`` at the same time. Yields whether this process got it (it never waits).
+    It is released when the block ends, or by PostgreSQL when the daemon dies. SQLite has one
+    daemon: a lock of this process only. On its own it does not make a job run once per
+    interval (each daemon's timer would run it in turn): see ``OpsService.periodic_run``."""
     if db.is_sqlite:
-        yield True
+        with _LOCAL_LOCKS_GUARD:
+            local = _LOCAL_LOCKS.setdefault(f"{db.url}|{name}", threading.Lock())
+        got = local.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                local.release()
         return
     key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     with db.engine.connect() as conn:
@@ -89,7 +117,60 @@ class Health:
     checked_at: datetime
 
 
+def run_is_due(run: JobRun | None, every: timedelta, now: datetime) -> bool:
+    """A periodic job is due when it never ran, when its last run did not finish (it failed,
+    was cut short by a shutdown, or its daemon died: nobody is running it, since the caller holds
+    its lock), or when most of ``every`` (all but ``RUN_SLACK`` of it) has passed since that run
+    started, on whichever daemon."""
+    if run is None or run.last_finished_at is None:
+        return True
+    return run.last_started_at <= now - every * (1 - RUN_SLACK)
+
+
 class OpsService(Service):
+    @contextmanager
+    def periodic_run(self, name: str, *, every: timedelta | None, worker_id: str) -> Iterator[bool]:
+        """Whether this daemon runs the periodic job ``name`` now; run it inside the block.
+
+        Holding the job's ``cluster_lock`` (so nobody else is running it), and with ``every``,
+        only if the job is due cluster-wide (``run_is_due``, from ``job_runs``): the start is
+        recorded before the block runs, and the finish when it ends without an exception. So
+        with N daemons, each with its own timer (and its first run soon after it starts), a job
+        runs once per interval across them all, and a daemon started (or restarted) the day after
+        a weekly run does not run it again. ``every=None``: the lock only, for jobs whose
+        repetition is harmless (each daemon's timer runs them, one at a time)."""
+        with cluster_lock(self.db, f"herald:{name}") as got:
+            started = got and (every is None or self._start_run(name, every, worker_id))
+            yield bool(started)
+            if started and every is not None:
+                self._finish_run(name)
+
+    def _start_run(self, name: str, every: timedelta, worker_id: str) -> bool:
+        now = self.now()
+        with self.db.unit_of_work(system=True) as uow:
+            run = uow.session.get(JobRun, name, with_for_update=True)
+            if not run_is_due(run, every, now):
+                return False
+            if run is None:
+                run = JobRun(job_name=name)
+                uow.session.add(run)
+            run.last_started_at, run.last_finished_at, run.worker_id = now, None, worker_id
+            uow.commit()
+        return True
+
+    def _finish_run(self, name: str) -> None:
+        with self.db.unit_of_work(system=True) as uow:
+            run = uow.session.get(JobRun, name, with_for_update=True)
+            if run is not None:
+                run.last_finished_at = self.now()
+                uow.commit()
+
+    def job_runs(self) -> dict[str, JobRunView]:
+        """When each periodic job (run once per interval) last started and finished, and where."""
+        with self.db.unit_of_work(system=True, readonly=True) as uow:
+            return {r.job_name: JobRunView(r.job_name, r.last_started_at, r.last_finished_at, r.worker_id)
+                    for r in uow.session.scalars(select(JobRun))}
+
     def health(self) -> Health:
         """One read of the heartbeats; a database that cannot answer is reported, not raised."""
         now = self.now()
