@@ -119,7 +119,7 @@ DATA_VERSION_SLOTS = 256  # version rows per org on PostgreSQL (see core.db.mode
 # transaction's id is written only by it, so every committed write yields a combination of slot
 # values never seen before (a slot can go down when two writers share it, never come back).
 # The function pins its own planner settings: it runs inside the queue's claim transaction, whose
-# enable_sort = off (see queue_store.CLAIM_PLANNER) made this 16-row sort "cost" 1e10, which
+# enable_sort = off (see queue_sql.CLAIM_PLANNER) made this 16-row sort "cost" 1e10, which
 # switched on JIT compilation: 160 ms of CPU per claim.
 # SQLite: row-level triggers count in slot 0 (one writer at a time: nothing to contend on).
 _PG_DATA_VERSION_FUNCTION = """

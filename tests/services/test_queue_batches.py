@@ -187,7 +187,7 @@ def test_the_worker_retries_an_outcome_it_could_not_write(herald, sandbox, team:
 def test_the_claim_walks_the_due_index_and_stops_after_its_batch(herald, sandbox, team: Team) -> None:
     from sqlalchemy import text
 
-    from core.services.queue_store import CLAIM_PLANNER, _pg_claim
+    from core.services.queue_sql import CLAIM_PLANNER, pg_claim
 
     connect_sandbox_account(herald, sandbox, team, "twitter")
     for i in range(30):
@@ -195,7 +195,7 @@ def test_the_claim_walks_the_due_index_and_stops_after_its_batch(herald, sandbox
     herald.clock.advance(timedelta(minutes=1))
     now = herald.clock.now()
     with herald.db.transaction(system=True, settings=CLAIM_PLANNER) as conn:
-        plan = "\n".join(conn.execute(text("EXPLAIN " + _pg_claim(False, False).text), {
+        plan = "\n".join(conn.execute(text("EXPLAIN " + pg_claim(False, False).text), {
             "now": now, "due_by": now, "limit": 5, "worker": "w", "lease_until": now}).scalars())
     assert "idx_publishing_queue_due" in plan and "Sort" not in plan, plan
 
