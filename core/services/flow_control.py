@@ -1,5 +1,4 @@
-"""Flow control inside one daemon: a circuit breaker per network, and per-account rate limits
-(this daemon's share of the network's, see ``AccountRateLimiter``).
+"""Flow control inside one daemon: a circuit breaker per network and rate limits per account.
 
 Both only ever *defer* work (the item goes back to pending, no attempt spent); neither fails it.
 """
@@ -72,32 +71,19 @@ class CircuitBreaker:
 
 @dataclass
 class AccountRateLimiter:
-    """Sliding-window count of publishes per (platform, account), this daemon's share of them.
-
-    Every daemon may claim any account's items, so each keeps to its share of the network's
-    limit: the limit divided by the daemons alive (``daemons``, set from the heartbeats), at
-    least one. Items spread evenly over the daemons, so together they stay near the limit
-    without a shared counter (a database round trip per publish); what a share cannot see (a
-    restart's forgotten window, an uneven spread, a daemon joining) is left to the network's
-    own 429 and its reset, which the queue waits for without spending an attempt.
-    """
+    """Sliding-window count of publishes per (platform, account) within this process."""
 
     limits: dict[str, tuple[int, int] | None] = field(default_factory=lambda: dict(PUBLISH_LIMITS))
-    daemons: int = 1
     _sent: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def share(self, platform: str) -> int | None:
-        """This daemon's publishes per window for one account of ``platform``, or None (no limit)."""
-        limit = self.limits.get(platform)
-        return None if limit is None else max(1, limit[0] // max(1, self.daemons))
-
     def acquire(self, platform: str, account_key: str, now: datetime) -> datetime | None:
         """Take a slot now (returns None), or say when the next slot frees up."""
-        limit, count = self.limits.get(platform), self.share(platform)
-        if limit is None or count is None:
+        limit = self.limits.get(platform)
+        if limit is None:
             return None
-        window = timedelta(seconds=limit[1])
+        count, window_s = limit
+        window = timedelta(seconds=window_s)
         with self._lock:
             sent = self._sent.setdefault((platform, account_key), deque())
             while sent and sent[0] <= now - window:
