@@ -210,10 +210,19 @@ class QueueWorker:
         """Process until nothing is due or in flight (tests and ``--once``). After ``stop``,
         claims nothing more and returns once the items in hand are finished and written."""
         deadline = time.monotonic() + timeout
+        renewed = time.monotonic()
         while time.monotonic() < deadline:
             claimed = self.run_once() if self.free_slots() > 0 and not self.stopping else 0
             if not claimed and not self.held_ids():
                 return
+            if time.monotonic() - renewed >= self.lease_seconds / 3:
+                # No heartbeat job renews them here (``--once``): a call longer than the lease
+                # must not let another daemon recover the item while it is still being sent.
+                renewed = time.monotonic()
+                try:
+                    self.renew_leases()
+                except Exception:  # noqa: BLE001 - the database went away: the lease runs on
+                    log.warning("worker %s: renewing leases failed", self.worker_id, exc_info=True)
             if not claimed:
                 self._work_done.wait(0.05)
                 self._work_done.clear()

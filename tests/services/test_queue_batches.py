@@ -241,3 +241,28 @@ def test_items_of_one_account_in_a_batch_share_one_token_refresh(herald, sandbox
     assert herald.publishing.process_queue() == {"success": 3, "failed": 0}
     assert len(refreshes) == 1  # X rotates refresh tokens: a second refresh with the old one fails
     assert all(herald.scheduling.get_post(team.viewer, p.post_id).status == "published" for p in posts)
+
+
+def test_drain_renews_the_leases_of_a_call_longer_than_a_third_of_the_lease(
+        herald, sandbox, team: Team, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--once`` (``drain``) has no heartbeat job: it renews the leases of the items it holds
+    itself, so a slow call is not recovered by another daemon while it is still being sent."""
+    import time
+
+    connect_sandbox_account(herald, sandbox, team, "twitter")
+    post = _approved(herald, team)
+    herald.clock.advance(timedelta(minutes=1))
+    publish_job, renewals = herald.publishing.publish_job, []
+
+    def slow(job: Any) -> Any:
+        time.sleep(1.3)  # past a third of the 3 s lease, a few times over
+        return publish_job(job)
+
+    monkeypatch.setattr(herald.publishing, "publish_job", slow)
+    worker = QueueWorker(herald.publishing, "once", concurrency=1, lease_seconds=3)
+    renew = worker.renew_leases
+    monkeypatch.setattr(worker, "renew_leases", lambda: renewals.append(renew()) or renewals[-1])
+    worker.drain()
+    worker.close()
+    assert renewals and renewals[0] == 1, "the held item's lease was renewed while its call ran"
+    assert herald.scheduling.get_post(team.viewer, post.post_id).status == "published"
