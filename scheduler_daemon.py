@@ -147,10 +147,12 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
             worker.renew_leases()
             herald.ops.beat(worker.worker_id, started_at=started_at, processed=worker.stats.processed,
                             info={"concurrency": worker.concurrency, "in_flight": len(worker.held_ids()),
-                                  "armed": worker.armed_count(),
+                                  "armed": worker.armed_count(), "limit_share_of": worker.limiter.daemons,
                                   "circuits": worker.breaker.snapshot(herald.clock.now()),
                                   "outcomes": dict(worker.stats.by_outcome),
                                   "staging": dict(worker.stager.counts) if worker.stager else {}})
+            # Each daemon keeps to its share of every account's publish window (flow_control).
+            worker.limiter.daemons = max(1, sum(1 for h in herald.ops.heartbeats() if h.alive))
         except Exception:
             log.exception("heartbeat failed")
 

@@ -227,7 +227,7 @@ class PublishingService(Service):
         except Exception as exc:  # noqa: BLE001 - we may have sent it: never guess, reconcile
             log.exception("unexpected error publishing %s to %s", item.post_id, item.platform)
             return self.settlement_for(item, "unconfirmed", t0, error=f"unexpected error: {exc}")
-        return self.settlement_for(item, "completed", t0, result=result)
+        return replace(self.settlement_for(item, "completed", t0, result=result), account_id=ctx.account_id)
 
     def settle(self, settlements: Sequence[Settlement], worker_id: str = "") -> list[ItemOutcome]:
         """Write outcomes (batched; see ``settlement``). Raises if some could not be written

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from core.db.engine import Database
-from core.db.models import Org, PublishAttempt, PublishingQueueItem, ScheduledPost
+from core.db.models import Org, PlatformPost, PublishAttempt, PublishingQueueItem, ScheduledPost
 from core.services.queue_sql import (
     CLAIM_PLANNER,
     PG_CLAIM_TO_STAGE,
@@ -52,6 +52,7 @@ log = logging.getLogger("herald.publishing")
 Q: Table = PublishingQueueItem.__table__  # type: ignore[assignment]
 P: Table = ScheduledPost.__table__  # type: ignore[assignment]
 ORGS: Table = Org.__table__  # type: ignore[assignment]
+PP: Table = PlatformPost.__table__  # type: ignore[assignment]
 A: Table = PublishAttempt.__table__  # type: ignore[assignment]
 
 LEASE_SECONDS = 60
@@ -355,6 +356,18 @@ class QueueStore:
             ).all()
             conn.commit()
         return [ClaimedItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], uuid.uuid4()) for r in rows]
+
+    def sent_in_window(self, org_id: uuid.UUID, account_id: uuid.UUID, platform: str,
+                       since: datetime) -> tuple[int, datetime | None]:
+        """How many of an account's posts on ``platform`` were published after ``since``, by any
+        worker, and the earliest of those times: the per-account limit's cluster-wide count
+        (``flow_control``), asked only when one daemon's share of the window is used up."""
+        query = (select(func.count(), func.min(PP.c.published_at))
+                 .where(PP.c.org_id == org_id, PP.c.platform == platform, PP.c.account_id == account_id,
+                        PP.c.status == "published", PP.c.published_at > since))
+        with self.db.transaction(org_id, readonly=True) as conn:
+            count, oldest = conn.execute(query).one()
+        return int(count), _utc(oldest) if oldest is not None else None
 
     def next_due_at(self, *, exclude_platforms: Sequence[str] = ()) -> datetime | None:
         """When the earliest claimable pending item becomes due (to sleep exactly until then).

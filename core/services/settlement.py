@@ -101,6 +101,7 @@ class Settlement:
     platform_post: str | None = None  # published | failed | unconfirmed: the platform_posts row
     result: PublishResult | None = None
     note: str | None = None  # said in the log and the outcome, not stored
+    account_id: uuid.UUID | None = None  # the account it went out on (published rows record it)
 
     @property
     def touches_post(self) -> bool:
@@ -193,6 +194,7 @@ def _upsert_platform_posts(dialect: str, published: bool) -> Any:
             index_elements=[PP.c.scheduled_post_id, PP.c.platform],
             set_={"status": new.status, "platform_post_id_external": new.platform_post_id_external,
                   "post_url": new.post_url, "published_at": new.published_at, "error_message": None,
+                  "account_id": new.account_id,
                   "platform_response": new.platform_response, "updated_at": new.updated_at},
             where=PP.c.status != "published")  # the first success stays the one on record
     return stmt.on_conflict_do_update(
@@ -303,14 +305,14 @@ class SettlementWriter:
                 {"platform_post_id": uuid.uuid4(), "org_id": s.item.org_id, "scheduled_post_id": s.item.post_id,
                  "platform": s.item.platform, "status": "published",
                  "platform_post_id_external": s.result.external_id, "post_url": s.result.url,
-                 "published_at": s.finished_at, "error_message": None,
+                 "published_at": s.finished_at, "error_message": None, "account_id": s.account_id,
                  "platform_response": s.result.raw or None, "updated_at": now}
                 for s in published if s.result is not None])
         if other:
             conn.execute(self._upsert[False], [
                 {"platform_post_id": uuid.uuid4(), "org_id": s.item.org_id, "scheduled_post_id": s.item.post_id,
                  "platform": s.item.platform, "status": s.platform_post,
-                 "platform_post_id_external": None, "post_url": None, "published_at": None,
+                 "platform_post_id_external": None, "post_url": None, "published_at": None, "account_id": None,
                  "error_message": s.message or ("failed" if s.platform_post == "failed" else None),
                  "platform_response": None, "updated_at": now}
                 for s in other])

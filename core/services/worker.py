@@ -32,6 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from core.domain.platforms import platform_name
@@ -340,7 +341,11 @@ class QueueWorker:
             open_until = self.breaker.open_platforms(now).get(item.platform)
             free_at = None
             if open_until is None:
-                free_at = self.limiter.acquire(item.platform, f"{item.org_id}:{item.account_id or 'default'}", now)
+                account_id = job.context.account_id if job.context is not None else item.account_id
+                free_at = self.limiter.acquire(
+                    item.platform, f"{item.org_id}:{account_id or 'default'}", now,
+                    cluster=None if account_id is None else partial(
+                        self.queue.sent_in_window, item.org_id, account_id, item.platform))
             if open_until is not None:
                 settlement = self.publishing.deferral(
                     item, open_until, f"{platform_name(item.platform)} keeps failing; Herald pauses it and "

@@ -150,6 +150,9 @@ def test_several_daemons_never_publish_an_item_twice(database_url: str, server: 
                    what="three daemons running")
         texts = _setup(herald, server, posts=80, platforms=platforms, due_in=8)
         wait_until(lambda: _all_completed(herald, len(texts) * 2), timeout=90, what="every item published")
+        # Each keeps to a third of every account's publish window (flow_control.AccountRateLimiter).
+        wait_until(lambda: [h.info.get("limit_share_of") for h in herald.ops.heartbeats()] == [3, 3, 3],
+                   timeout=60, what="each daemon counting the three")
         codes = [d.terminate() for d in daemons]
     finally:
         for d in daemons:
