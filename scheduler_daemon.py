@@ -152,7 +152,9 @@ def schedule_jobs(herald: Herald, worker: QueueWorker, started_at: datetime,
                                   "outcomes": dict(worker.stats.by_outcome),
                                   "staging": dict(worker.stager.counts) if worker.stager else {}})
             # Each daemon keeps to its share of every account's publish window (flow_control).
-            worker.limiter.daemons = max(1, sum(1 for h in herald.ops.heartbeats() if h.alive))
+            health = herald.ops.health()
+            if health.database_ok:
+                worker.limiter.daemons = max(1, health.daemons_alive)
         except Exception:
             log.exception("heartbeat failed")
 

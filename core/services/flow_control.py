@@ -131,13 +131,3 @@ class AccountRateLimiter:
                 sent.append(now)
             return None
         return (oldest or now) + window
-        count, window_s = limit
-        window = timedelta(seconds=window_s)
-        with self._lock:
-            sent = self._sent.setdefault((platform, account_key), deque())
-            while sent and sent[0] <= now - window:
-                sent.popleft()
-            if len(sent) >= count:
-                return sent[0] + window
-            sent.append(now)
-            return None
